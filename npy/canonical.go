@@ -1,0 +1,108 @@
+package npy
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+)
+
+// canonicalChunk is the size of the pieces WriteCanonical converts at once.
+const canonicalChunk = 1 << 20
+
+// WriteCanonical writes the canonical bytes of an array to w: its elements
+// in C (row-major) order, every multi-byte component little-endian,
+// strings as stored ('S' bytes, 'U' UTF-32LE), records field by field at
+// their offsets. These are exactly the bytes of NumPy's
+// np.ascontiguousarray(a.astype(a.dtype.newbyteorder('<'))).tobytes(),
+// so a Fortran-order or big-endian array and its C-order little-endian
+// twin give the same bytes (and the same checksum).
+//
+// data holds the array's data section as stored (h.DataSize() bytes; it
+// may be a memory-mapped file). It is not modified: conversion happens in
+// a bounded buffer, so the call uses little memory for any array size.
+func WriteCanonical(w io.Writer, h *Header, data []byte) error {
+	size := h.DataSize()
+	if int64(len(data)) < size {
+		return fmt.Errorf("%w: have %d data bytes, shape needs %d", ErrSize, len(data), size)
+	}
+	data = data[:size]
+	item := h.DType.Size
+	needSwap := h.DType.needsSwapping(func(t *DType) bool { return t.Order == '>' })
+	perChunk := max(1, canonicalChunk/item)
+	buf := make([]byte, 0, min(int64(perChunk*item), size))
+	flush := func() error {
+		if needSwap {
+			h.DType.toLittle(buf)
+		}
+		_, err := w.Write(buf)
+		buf = buf[:0]
+		return err
+	}
+	if !h.FortranOrder || len(h.Shape) < 2 {
+		if !needSwap {
+			_, err := w.Write(data)
+			return err
+		}
+		for off := 0; off < len(data); off += perChunk * item {
+			end := min(off+perChunk*item, len(data))
+			buf = append(buf[:0], data[off:end]...)
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if size == 0 {
+		return nil
+	}
+	// Fortran order: visit elements in C order (last index fastest) and
+	// gather each from its column-major position.
+	nd := len(h.Shape)
+	strides := h.Strides()
+	idx := make([]int, nd)
+	last := nd - 1
+	rowLen := h.Shape[last]
+	rowStride := strides[last]
+	base := 0
+	for {
+		off := base
+		for j := 0; j < rowLen; j++ {
+			buf = append(buf, data[off:off+item]...)
+			off += rowStride
+			if len(buf)+item > cap(buf) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		// advance the odometer over all axes but the last
+		k := last - 1
+		for ; k >= 0; k-- {
+			idx[k]++
+			base += strides[k]
+			if idx[k] < h.Shape[k] {
+				break
+			}
+			base -= strides[k] * idx[k]
+			idx[k] = 0
+		}
+		if k < 0 {
+			break
+		}
+	}
+	if len(buf) > 0 {
+		return flush()
+	}
+	return nil
+}
+
+// Canonical returns the canonical bytes of an array as a new slice: see
+// [WriteCanonical].
+func Canonical(h *Header, data []byte) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(int(min(h.DataSize(), int64(len(data)))))
+	if err := WriteCanonical(&b, h, data); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,336 @@
+package npy
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"unsafe"
+)
+
+// Reader reads an .npy stream: the header first (when the Reader is made),
+// then the raw data bytes through Read.
+//
+// A Reader is not safe for concurrent use.
+type Reader struct {
+	// Header is the parsed header.
+	Header *Header
+
+	r         io.Reader
+	remaining int64
+	read      int64
+}
+
+// NewReader reads the header from r and returns a Reader positioned at
+// the first data byte. Header errors wrap the package's sentinel errors.
+func NewReader(r io.Reader) (*Reader, error) {
+	h, err := ReadHeader(r)
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{Header: h, r: r, remaining: h.DataSize()}, nil
+}
+
+// Read reads raw data bytes (in the file's byte order and memory order).
+// It returns io.EOF after exactly Header.DataSize() bytes, and an error
+// wrapping [ErrTruncated] if the input ends before that. Bytes after the
+// data section are not read.
+func (r *Reader) Read(p []byte) (int, error) {
+	if r.remaining == 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.remaining {
+		p = p[:r.remaining]
+	}
+	n, err := r.r.Read(p)
+	r.remaining -= int64(n)
+	r.read += int64(n)
+	if err == io.EOF {
+		if r.remaining > 0 {
+			return n, r.truncated()
+		}
+		err = nil
+	}
+	return n, err
+}
+
+func (r *Reader) truncated() error {
+	return fmt.Errorf("%w: data: expected %d bytes, got %d", ErrTruncated, r.Header.DataSize(), r.read)
+}
+
+// readFull fills p from the data section.
+func (r *Reader) readFull(p []byte) error {
+	_, err := io.ReadFull(r, p)
+	if err == io.ErrUnexpectedEOF || (err == io.EOF && len(p) > 0) {
+		return r.truncated()
+	}
+	return err
+}
+
+// Writer writes an .npy stream: the header when the Writer is made, then
+// the raw data bytes through Write. Close checks that exactly the number
+// of bytes the header promises was written.
+//
+// A Writer is not safe for concurrent use. It does not buffer: give it a
+// buffered writer when writing in many small pieces.
+type Writer struct {
+	// Header is the header that was written.
+	Header *Header
+
+	w         io.Writer
+	remaining int64
+}
+
+// NewWriter writes the header for h to w and returns a Writer for the data.
+func NewWriter(w io.Writer, h *Header) (*Writer, error) {
+	b, err := AppendHeader(make([]byte, 0, 128), h)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(b); err != nil {
+		return nil, err
+	}
+	hc := *h
+	hc.DataOffset = int64(len(b))
+	return &Writer{Header: &hc, w: w, remaining: h.DataSize()}, nil
+}
+
+// Write writes raw data bytes, in the header's byte order and memory
+// order. Writing more than the header's data size is an error (ErrSize),
+// and nothing beyond it is written.
+func (w *Writer) Write(p []byte) (int, error) {
+	if int64(len(p)) > w.remaining {
+		n, err := w.w.Write(p[:w.remaining])
+		w.remaining -= int64(n)
+		if err == nil {
+			err = fmt.Errorf("%w: more data written than the shape holds", ErrSize)
+		}
+		return n, err
+	}
+	n, err := w.w.Write(p)
+	w.remaining -= int64(n)
+	return n, err
+}
+
+// Close reports an error if fewer data bytes were written than the header
+// promises. It does not close the underlying writer.
+func (w *Writer) Close() error {
+	if w.remaining != 0 {
+		return fmt.Errorf("%w: %d data bytes missing", ErrSize, w.remaining)
+	}
+	return nil
+}
+
+// shapeFor returns the shape to write for n elements.
+func shapeFor(n int, shape []int) ([]int, error) {
+	if shape == nil {
+		return []int{n}, nil
+	}
+	c := int64(1)
+	for _, d := range shape {
+		if d < 0 {
+			return nil, fmt.Errorf("%w: negative dimension %d", ErrBadShape, d)
+		}
+		c *= int64(d)
+	}
+	if c != int64(n) {
+		return nil, fmt.Errorf("%w: shape %s holds %d elements, data has %d", ErrSize, pyIntTuple(shape), c, n)
+	}
+	return append([]int{}, shape...), nil
+}
+
+// Write writes data as an .npy stream in C order with the given shape
+// (default: one dimension of len(data)). The data is written in the
+// machine's byte order with a single Write call, without copying.
+func Write[T Elem](w io.Writer, data []T, shape ...int) error {
+	h, err := headerFor(data, shape)
+	if err != nil {
+		return err
+	}
+	hdr, err := AppendHeader(make([]byte, 0, 128), h)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(hdr); err != nil {
+		return err
+	}
+	_, err = w.Write(Bytes(data))
+	return err
+}
+
+func headerFor[T Elem](data []T, shape []int) (*Header, error) {
+	sh, err := shapeFor(len(data), shape)
+	if err != nil {
+		return nil, err
+	}
+	return &Header{DType: DTypeOf[T](), Shape: sh}, nil
+}
+
+// WriteFile writes data to the named file as an .npy (see [Write]). It
+// writes a temporary file in the same folder and renames it over name, so
+// a reader of name sees the old file or the complete new one, never a
+// partial one. The file is not fsynced; use the mmfile package for
+// durable publication.
+func WriteFile[T Elem](name string, data []T, shape ...int) error {
+	h, err := headerFor(data, shape)
+	if err != nil {
+		return WithFile(name, err)
+	}
+	return WithFile(name, writeFileAtomic(name, func(f *os.File) error {
+		hdr, err := AppendHeader(make([]byte, 0, 128), h)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(hdr); err != nil {
+			return err
+		}
+		_, err = f.Write(Bytes(data))
+		return err
+	}))
+}
+
+// writeFileAtomic writes through fill into a temporary file next to name,
+// then renames it to name; on any error the temporary file is removed and
+// name is untouched.
+func writeFileAtomic(name string, fill func(*os.File) error) (err error) {
+	dir, base := filepath.Split(name)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = fill(f); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), name)
+}
+
+// Read reads an .npy stream whose dtype matches T and returns its elements
+// in the stored memory order (C order, or Fortran order when
+// Header.FortranOrder is set; see [Canonical] for C order), with the
+// header. Data in the other byte order is converted to the machine's
+// order as it is read (the returned header still describes the stored
+// bytes); a dtype of another kind or size is [ErrTypeMismatch].
+//
+// Memory is allocated as the data arrives, not from the shape alone, so a
+// header that promises more than the input holds costs no more than the
+// input (reads from files and other sources that know their size are
+// checked up front and read in one call).
+func Read[T Elem](r io.Reader) ([]T, *Header, error) {
+	nr, err := NewReader(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	h := nr.Header
+	if err := checkType[T](h.DType); err != nil {
+		return nil, h, err
+	}
+	n := h.NumElements()
+	var z T
+	size := int64(unsafe.Sizeof(z))
+	if n > int64(maxInt/int(size)) {
+		return nil, h, fmt.Errorf("%w: %d elements do not fit in memory", ErrBadShape, n)
+	}
+	var out []T
+	if avail, ok := remainingSize(r); ok {
+		if avail < h.DataSize() {
+			return nil, h, fmt.Errorf("%w: data: expected %d bytes, got %d", ErrTruncated, h.DataSize(), avail)
+		}
+		out = make([]T, n)
+		if err := nr.readFull(Bytes(out)); err != nil {
+			return nil, h, err
+		}
+	} else {
+		// Unknown size: grow in chunks as bytes arrive.
+		const chunk = 16 << 20
+		per := int64(chunk) / size
+		out = make([]T, 0, min(n, per))
+		for int64(len(out)) < n {
+			k := min(n-int64(len(out)), per)
+			if int64(cap(out)-len(out)) < k {
+				out = append(out[:cap(out)], make([]T, k)...)[:len(out)]
+			}
+			seg := out[len(out) : int64(len(out))+k]
+			if err := nr.readFull(Bytes(seg)); err != nil {
+				return nil, h, err
+			}
+			out = out[:int64(len(out))+k]
+		}
+	}
+	if !h.DType.Native() {
+		h.DType.toNative(Bytes(out))
+	}
+	return out, h, nil
+}
+
+const maxInt = int(^uint(0) >> 1)
+
+// remainingSize reports how many bytes r still holds, when r knows.
+func remainingSize(r io.Reader) (int64, bool) {
+	switch v := r.(type) {
+	case interface{ Len() int }: // bytes.Reader, strings.Reader, bytes.Buffer
+		return int64(v.Len()), true
+	case *os.File:
+		fi, err := v.Stat()
+		if err != nil || !fi.Mode().IsRegular() {
+			return 0, false
+		}
+		pos, err := v.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return 0, false
+		}
+		return fi.Size() - pos, true
+	}
+	return 0, false
+}
+
+// ReadFile reads the named .npy file (see [Read]). Errors name the file.
+func ReadFile[T Elem](name string) ([]T, *Header, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	data, h, err := Read[T](f)
+	return data, h, WithFile(name, err)
+}
+
+// ReadAll reads the whole data section of an .npy stream into memory as
+// raw bytes, as stored, with the header. Like [Read], it allocates as the
+// data arrives.
+func ReadAll(r io.Reader) ([]byte, *Header, error) {
+	nr, err := NewReader(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	size := nr.Header.DataSize()
+	if size > int64(maxInt) {
+		return nil, nr.Header, fmt.Errorf("%w: %d bytes do not fit in memory", ErrBadShape, size)
+	}
+	if avail, ok := remainingSize(r); ok {
+		if avail < size {
+			return nil, nr.Header, fmt.Errorf("%w: data: expected %d bytes, got %d", ErrTruncated, size, avail)
+		}
+		buf := make([]byte, size)
+		return buf, nr.Header, nr.readFull(buf)
+	}
+	buf, err := io.ReadAll(nr)
+	if err != nil {
+		return nil, nr.Header, err
+	}
+	return buf, nr.Header, nil
+}
