@@ -255,15 +255,16 @@ func Read[T Elem](r io.Reader) ([]T, *Header, error) {
 			return nil, h, err
 		}
 	} else {
-		// Unknown size: grow in chunks as bytes arrive.
-		const chunk = 16 << 20
-		per := int64(chunk) / size
-		out = make([]T, 0, min(n, per))
+		// Unknown size: start small and double as bytes arrive, so memory
+		// follows the input, not the header's promise.
+		out = make([]T, 0, min(n, 4096))
 		for int64(len(out)) < n {
-			k := min(n-int64(len(out)), per)
-			if int64(cap(out)-len(out)) < k {
-				out = append(out[:cap(out)], make([]T, k)...)[:len(out)]
+			if len(out) == cap(out) {
+				grown := make([]T, len(out), min(n, 2*int64(cap(out))))
+				copy(grown, out)
+				out = grown
 			}
+			k := min(n-int64(len(out)), int64(cap(out)-len(out)))
 			seg := out[len(out) : int64(len(out))+k]
 			if err := nr.readFull(Bytes(seg)); err != nil {
 				return nil, h, err
