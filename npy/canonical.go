@@ -12,10 +12,13 @@ const canonicalChunk = 1 << 20
 // WriteCanonical writes the canonical bytes of an array to w: its elements
 // in C (row-major) order, every multi-byte component little-endian,
 // strings as stored ('S' bytes, 'U' UTF-32LE), records field by field at
-// their offsets. These are exactly the bytes of NumPy's
+// their offsets with padding bytes (unnamed void fields) set to zero. These
+// are the bytes of NumPy's
 // np.ascontiguousarray(a.astype(a.dtype.newbyteorder('<'))).tobytes(),
 // so a Fortran-order or big-endian array and its C-order little-endian
-// twin give the same bytes (and the same checksum).
+// twin give the same bytes (and the same checksum). (NumPy leaves the
+// padding of that copy uninitialised in some paths; padding carries no
+// value, so it counts as zero here.)
 //
 // data holds the array's data section as stored (h.DataSize() bytes; it
 // may be a memory-mapped file). It is not modified: conversion happens in
@@ -28,18 +31,22 @@ func WriteCanonical(w io.Writer, h *Header, data []byte) error {
 	data = data[:size]
 	item := h.DType.Size
 	needSwap := h.DType.needsSwapping(func(t *DType) bool { return t.Order == '>' })
+	padding := h.DType.hasPadding()
 	perChunk := max(1, canonicalChunk/item)
 	buf := make([]byte, 0, min(int64(perChunk*item), size))
 	flush := func() error {
 		if needSwap {
 			h.DType.toLittle(buf)
 		}
+		if padding {
+			h.DType.zeroPadding(buf)
+		}
 		_, err := w.Write(buf)
 		buf = buf[:0]
 		return err
 	}
 	if !h.FortranOrder || len(h.Shape) < 2 {
-		if !needSwap {
+		if !needSwap && !padding {
 			_, err := w.Write(data)
 			return err
 		}
@@ -105,4 +112,33 @@ func Canonical(h *Header, data []byte) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// hasPadding reports whether a record type has unnamed padding fields.
+func (d *DType) hasPadding() bool {
+	for i := range d.Fields {
+		if d.Fields[i].Name == "" || d.Fields[i].Type.hasPadding() {
+			return true
+		}
+	}
+	return false
+}
+
+// zeroPadding clears the padding bytes of every element in data.
+func (d *DType) zeroPadding(data []byte) {
+	n := len(data) / d.Size
+	for i := range d.Fields {
+		f := &d.Fields[i]
+		fs := f.Type.Size * f.Len()
+		switch {
+		case f.Name == "":
+			for e := 0; e < n; e++ {
+				clear(data[e*d.Size+f.Offset : e*d.Size+f.Offset+fs])
+			}
+		case f.Type.hasPadding():
+			for e := 0; e < n; e++ {
+				f.Type.zeroPadding(data[e*d.Size+f.Offset : e*d.Size+f.Offset+fs])
+			}
+		}
+	}
 }
