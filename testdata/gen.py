@@ -353,7 +353,7 @@ def numpy_header(a):
 GOOD = []
 
 
-def record(name, path, expect, legacy=False, note=""):
+def record(name, path, expect, legacy=False, note="", explicit_version=False):
     """Check the file at path loads in NumPy as expect and add it to the manifest."""
     with open(path, "rb") as f:
         raw = f.read()
@@ -387,6 +387,7 @@ def record(name, path, expect, legacy=False, note=""):
         "itemsize": int(dt.itemsize),
         "nbytes": int(expect.nbytes),
         "legacy": legacy,
+        "explicit_version": explicit_version,
         "header_hex": raw[:off].hex(),
         "sha256": hashlib.sha256(canonical(expect)).hexdigest(),
     }
@@ -413,7 +414,7 @@ def save(name, a, version=None, note=""):
         else:
             with open(path, "wb") as f:
                 npf.write_array(f, a, version=version, allow_pickle=False)
-    record(name, path, a, note=note)
+    record(name, path, a, note=note, explicit_version=version is not None)
 
 
 # ---------------------------------------------------------------------------
