@@ -441,3 +441,18 @@ func parseDict(raw []byte, v Version) (*Header, error) {
 	}
 	return h, nil
 }
+
+// CheckFileSize checks a file of size bytes against the header: the file
+// must hold the whole data section ([ErrTruncated] otherwise). Bytes after
+// the data are accepted, as NumPy accepts them, unless strict is set, when
+// they are [ErrTrailingData]. Call it before mapping or allocating.
+func (h *Header) CheckFileSize(size int64, strict bool) error {
+	end := h.DataOffset + h.DataSize()
+	switch {
+	case end < h.DataOffset || size < end:
+		return fmt.Errorf("%w: data: expected %d bytes, got %d", ErrTruncated, h.DataSize(), max(0, size-h.DataOffset))
+	case strict && size > end:
+		return fmt.Errorf("%w: %d bytes after the %d data bytes", ErrTrailingData, size-end, h.DataSize())
+	}
+	return nil
+}

@@ -265,3 +265,14 @@ func TestFloat16(t *testing.T) {
 	// double rounding: the float64 just above the tie must round up
 	assert.Equal(t, uint16(0x3c01), uint16(npy.Float16From64(1+1.0/2048+1e-12)))
 }
+
+func TestCheckFileSize(t *testing.T) {
+	h := &npy.Header{DType: npy.DTypeOf[float64](), Shape: []int{3}, DataOffset: 128}
+	assert.NoError(t, h.CheckFileSize(152, true))
+	assert.NoError(t, h.CheckFileSize(160, false))
+	assert.ErrorIs(t, h.CheckFileSize(160, true), npy.ErrTrailingData)
+	assert.ErrorIs(t, h.CheckFileSize(151, false), npy.ErrTruncated)
+	assert.ErrorIs(t, h.CheckFileSize(10, false), npy.ErrTruncated)
+	huge := &npy.Header{DType: npy.DTypeOf[float64](), Shape: []int{1 << 59}, DataOffset: 128}
+	assert.ErrorIs(t, huge.CheckFileSize(1<<40, false), npy.ErrTruncated)
+}
