@@ -391,9 +391,6 @@ func parseTypeString(s string) (*DType, error) {
 	case '<', '>', '|', '=':
 		order = t[0]
 		t = t[1:]
-	case '!':
-		order = '>'
-		t = t[1:]
 	}
 	// names with a datetime unit: datetime64[ns]
 	unit := ""

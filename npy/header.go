@@ -280,13 +280,9 @@ func ReadHeader(r io.Reader) (*Header, error) { return ReadHeaderMax(r, DefaultM
 func ReadHeaderMax(r io.Reader, maxHeader int) (*Header, error) {
 	var pre [12]byte
 	if n, err := io.ReadFull(r, pre[:8]); err != nil {
-		if n >= len(Magic) && string(pre[:len(Magic)]) != Magic {
-			return nil, badMagic(pre[:n])
-		}
-		if n > 0 && !bytes.HasPrefix([]byte(Magic), pre[:min(n, len(Magic))]) {
-			return nil, badMagic(pre[:n])
-		}
-		return nil, fmt.Errorf("%w: expected an 8-byte magic and version, got %d bytes", ErrTruncated, n)
+		// Too short to hold the magic string and version: not an .npy
+		// file (NumPy: "EOF: reading magic string").
+		return nil, fmt.Errorf("%w (%w): %d bytes, an .npy file starts with 8 (\\x93NUMPY and the version)", ErrBadMagic, ErrTruncated, n)
 	}
 	if string(pre[:len(Magic)]) != Magic {
 		return nil, badMagic(pre[:8])
@@ -368,7 +364,8 @@ func parseDict(raw []byte, v Version) (*Header, error) {
 	}
 	// The header ends in a newline, then maybe nothing else; NumPy itself
 	// tolerates a missing newline (files from some other writers).
-	lit, err := parseLiteral(text)
+	// NumPy accepts Python 2 'L' suffixes only up to version 2.0.
+	lit, err := parseLiteralOpt(text, v == V3)
 	if err != nil {
 		return nil, err
 	}

@@ -127,7 +127,10 @@ func TestReadHeaderLenient(t *testing.T) {
 		"{'descr': '<i4', 'fortran_order': 0, 'shape': (2,)}":                          ErrBadHeader,
 		"{'descr': '<i4', 'fortran_order': False, 'shape': [2]}":                       ErrBadShape,
 		"{'descr': '<i4', 'fortran_order': False, 'shape': (-1,)}":                     ErrBadShape,
-		"{'descr': '<i4', 'fortran_order': False, 'shape': (2.0,)}":                    ErrBadHeader,
+		"{'descr': '<i4', 'fortran_order': False, 'shape': (2.0,)}":                    ErrBadShape,
+		"{'descr': '<i4', 'fortran_order': False, 'shape': (2e3,)}":                    ErrBadShape,
+		"{'descr': '<i4', 'fortran_order': False, 'shape': (2j,)}":                     ErrBadShape,
+		"{'descr': '<i4', 'fortran_order': False, 'shape': (2x,)}":                     ErrBadHeader,
 		"{'descr': '<f8', 'fortran_order': False, 'shape': (2, 9223372036854775807)}":  ErrBadShape,
 		"{'descr': '<f8', 'fortran_order': False, 'shape': (2, 18446744073709551614)}": ErrBadShape,
 		"{'descr': '|O', 'fortran_order': False, 'shape': (2,)}":                       ErrObjectDType,
@@ -151,8 +154,9 @@ func TestReadHeaderErrors(t *testing.T) {
 		in   []byte
 		want error
 	}{
-		{nil, ErrTruncated},
-		{[]byte("\x93NUM"), ErrTruncated},
+		{nil, ErrBadMagic},
+		{[]byte("\x93NUM"), ErrBadMagic},
+		{[]byte("\x93NUMPY"), ErrBadMagic},
 		{[]byte("\x92NUMPY\x01\x00"), ErrBadMagic},
 		{[]byte("PK\x03\x04abcdefgh"), ErrBadMagic},
 		{[]byte("\x93NUMPY\x01\x01\x00\x00"), ErrUnsupportedVersion},
@@ -176,14 +180,14 @@ func TestParseDTypeSpellings(t *testing.T) {
 		"b1": "|b1", "i1": "|i1", "<u1": "|u1", "uint8": "|u1", "<M8[ns]": "<M8[ns]",
 		"datetime64[ms]": native + "M8[ms]", "m8[10us]": native + "m8[10us]", "<M8": "<M8",
 		"complex64": native + "c8", "c16": native + "c16", "V8": "|V8", "e": native + "f2",
-		"float16": native + "f2", ">U10": ">U10", "a4": "|S4", "=i8": native + "i8", "!f4": ">f4",
+		"float16": native + "f2", ">U10": ">U10", "a4": "|S4", "=i8": native + "i8",
 	}
 	for in, want := range cases {
 		d, err := ParseDType(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, d.String(), in)
 	}
-	for _, in := range []string{"", "S", "U0", "V", "i3", "f1", "x8", "<f8x", "M8[parsec]", "i4[ns]", "S99999999999", "str"} {
+	for _, in := range []string{"", "S", "U0", "V", "i3", "f1", "x8", "<f8x", "M8[parsec]", "i4[ns]", "S99999999999", "str", "!f4"} {
 		_, err := ParseDType(in)
 		assert.ErrorIs(t, err, ErrBadDType, in)
 	}

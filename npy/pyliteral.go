@@ -23,6 +23,7 @@ const (
 	pyTuple
 	pyList
 	pyDict
+	pyFloat
 )
 
 func (k pyKind) String() string {
@@ -41,6 +42,8 @@ func (k pyKind) String() string {
 		return "list"
 	case pyDict:
 		return "dict"
+	case pyFloat:
+		return "float"
 	}
 	return "?"
 }
@@ -64,9 +67,10 @@ func (v pyVal) int64() (int64, bool) {
 const maxLiteralDepth = 32
 
 type pyParser struct {
-	s     string
-	pos   int
-	depth int
+	s       string
+	pos     int
+	depth   int
+	noLongs bool // refuse Python 2 'L' suffixes (version 3.0 headers)
 }
 
 func (p *pyParser) errorf(format string, args ...any) error {
@@ -85,8 +89,11 @@ func (p *pyParser) skipSpace() {
 }
 
 // parseLiteral parses s as one Python literal, allowing surrounding space.
-func parseLiteral(s string) (pyVal, error) {
-	p := &pyParser{s: s}
+func parseLiteral(s string) (pyVal, error) { return parseLiteralOpt(s, false) }
+
+// parseLiteralOpt is parseLiteral; noLongs refuses Python 2 long suffixes.
+func parseLiteralOpt(s string, noLongs bool) (pyVal, error) {
+	p := &pyParser{s: s, noLongs: noLongs}
 	v, err := p.value()
 	if err != nil {
 		return pyVal{}, err
@@ -221,12 +228,48 @@ func (p *pyParser) integer() (pyVal, error) {
 		return pyVal{}, p.errorf("malformed number")
 	}
 	// Python 2 long suffix, as in shapes written by NumPy under Python 2.
-	if p.pos < len(p.s) && (p.s[p.pos] == 'L' || p.s[p.pos] == 'l') {
+	if !p.noLongs && p.pos < len(p.s) && (p.s[p.pos] == 'L' || p.s[p.pos] == 'l') {
+		p.pos++
+		return p.intVal(neg, digits), nil
+	}
+	// Floats and complex numbers are literals too; they are kept as text
+	// (never evaluated) so that callers can say what they got.
+	fl := false
+	if p.pos < len(p.s) && p.s[p.pos] == '.' {
+		fl = true
+		p.pos++
+		for p.pos < len(p.s) && (p.s[p.pos] >= '0' && p.s[p.pos] <= '9' || p.s[p.pos] == '_') {
+			p.pos++
+		}
+	}
+	if p.pos < len(p.s) && (p.s[p.pos] == 'e' || p.s[p.pos] == 'E') {
+		fl = true
+		p.pos++
+		if p.pos < len(p.s) && (p.s[p.pos] == '+' || p.s[p.pos] == '-') {
+			p.pos++
+		}
+		es := p.pos
+		for p.pos < len(p.s) && p.s[p.pos] >= '0' && p.s[p.pos] <= '9' {
+			p.pos++
+		}
+		if es == p.pos {
+			return pyVal{}, p.errorf("malformed number")
+		}
+	}
+	if p.pos < len(p.s) && (p.s[p.pos] == 'j' || p.s[p.pos] == 'J') {
+		fl = true
 		p.pos++
 	}
-	if p.pos < len(p.s) && (p.s[p.pos] == '.' || p.s[p.pos] == 'e' || p.s[p.pos] == 'E' || p.s[p.pos] == 'j' || p.s[p.pos] == 'x' || isIdentStart(p.s[p.pos])) {
-		return pyVal{}, p.errorf("only integer numbers are allowed")
+	if p.pos < len(p.s) && isIdentChar(p.s[p.pos]) {
+		return pyVal{}, p.errorf("malformed number")
 	}
+	if fl {
+		return pyVal{kind: pyFloat, text: p.s[start:p.pos]}, nil
+	}
+	return p.intVal(neg, digits), nil
+}
+
+func (p *pyParser) intVal(neg bool, digits string) pyVal {
 	digits = strings.TrimLeft(digits, "0")
 	if digits == "" {
 		digits = "0"
@@ -234,7 +277,7 @@ func (p *pyParser) integer() (pyVal, error) {
 	if neg && digits != "0" {
 		digits = "-" + digits
 	}
-	return pyVal{kind: pyInt, text: digits}, nil
+	return pyVal{kind: pyInt, text: digits}
 }
 
 func (p *pyParser) str() (pyVal, error) {

@@ -452,17 +452,7 @@ func fxTotalAlloc() uint64 {
 
 // fxKnownBugs lists bad fixtures the package does not yet handle as the
 // manifest expects (reported to the package owner). Empty when all pass.
-var fxKnownBugs = map[string]string{
-	"magic_7bytes.npy": "a file shorter than 8 bytes that is a prefix of the magic gives ErrTruncated; " +
-		"reliability.md item 1 wants ErrBadMagic for all 7 of NumPy's malformed_magic strings",
-	"magic_6bytes.npy": "6-byte magic without version gives ErrTruncated, reliability.md item 1 wants ErrBadMagic",
-	"magic_empty.npy":  "empty file gives ErrTruncated, reliability.md item 1 wants ErrBadMagic",
-	"header_v3_long_suffix.npy": "L suffix accepted in a version 3.0 header; NumPy filters L only for " +
-		"versions <= 2.0 and refuses (3L,) in 3.0",
-	"shape_float.npy": "shape (3.0,) gives ErrBadHeader (the literal parser refuses floats) instead of ErrBadShape",
-	"descr_bang_order.npy": "descr '!f8' accepted as '>f8'; NumPy's dtype parser refuses '!' " +
-		"(data type '!f8' not understood)",
-}
+var fxKnownBugs = map[string]string{}
 
 func TestTestdataBad(t *testing.T) {
 	files := fxManifest[fxBad](t, "bad")
