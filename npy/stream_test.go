@@ -42,7 +42,7 @@ func TestRoundTripTypes(t *testing.T) {
 	roundTrip(t, []uint16{0, 65535})
 	roundTrip(t, []uint32{0, math.MaxUint32})
 	roundTrip(t, []uint64{0, math.MaxUint64})
-	roundTrip(t, []npy.Float16{npy.Float16From(1.5), npy.Float16From(-0.0)})
+	roundTrip(t, []npy.Float16{npy.Float16From(1.5), npy.Float16From(float32(math.Copysign(0, -1)))})
 	roundTrip(t, []float32{1.5, float32(math.Inf(-1))})
 	roundTrip(t, []float64{math.Pi, math.MaxFloat64, math.SmallestNonzeroFloat64, 0, 1, 2}, 1, 2, 3)
 	roundTrip(t, []complex64{complex(1, -2)})
