@@ -1,0 +1,268 @@
+package mmfile
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sync"
+
+	"github.com/arrfile/arrfile/npy"
+)
+
+// Appender grows a published .npy file along its growth axis (axis 0 for
+// C order, the last axis for Fortran order, as NumPy's header padding
+// assumes), for producers that stream rows.
+//
+// Each Append writes the new rows after the data and then rewrites the
+// shape in the header in place, inside the spare space NumPy (>= 1.24) and
+// npy leave for it, so the file is a valid .npy that NumPy loads after every
+// Append, and it never moves. A reader that opens the file during an Append
+// sees the old shape (the new rows are then trailing bytes) or the new one.
+// For a consistent view with concurrent Appends, readers take a shared Lock:
+// Append holds the exclusive file lock (flock) while it runs, which also
+// serializes Appenders in several processes.
+//
+// Arrays already mapped keep the shape they were opened with; reopen to see
+// new rows. An Appender is safe for concurrent use.
+type Appender struct {
+	mu       sync.Mutex
+	path     string
+	f        *os.File
+	hdr      *npy.Header
+	axis     int
+	rowBytes int64
+	opt      Options
+	closed   bool
+}
+
+// OpenAppender opens the .npy file name for appending. The file must have
+// at least one dimension and a non-empty row (every dimension but the
+// growth axis non-zero).
+func OpenAppender(name string, opt *Options) (*Appender, error) {
+	o := optionsOf(opt)
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		return nil, wrap("append", name, err)
+	}
+	ap := &Appender{path: name, f: f, opt: o}
+	h, _, err := ap.readHeader()
+	if err == nil && len(h.Shape) == 0 {
+		err = fmt.Errorf("%w: a 0-d array has no axis to grow", npy.ErrBadShape)
+	}
+	if err != nil {
+		f.Close()
+		return nil, wrap("append", name, err)
+	}
+	ap.hdr = h
+	if h.FortranOrder {
+		ap.axis = len(h.Shape) - 1
+	}
+	ap.rowBytes = int64(h.DType.Size)
+	for i, d := range h.Shape {
+		if i != ap.axis {
+			ap.rowBytes *= int64(d)
+		}
+	}
+	if ap.rowBytes == 0 {
+		f.Close()
+		return nil, wrap("append", name, fmt.Errorf("%w: rows of shape %v hold no bytes", npy.ErrBadShape, h.Shape))
+	}
+	return ap, nil
+}
+
+// CreateAppender creates and publishes an empty C-order array of dtype dt
+// with shape (0, rowShape...) as name, and opens it for appending.
+func CreateAppender(name string, dt *npy.DType, rowShape []int, opt *Options) (*Appender, error) {
+	a, err := Create(name, &npy.Header{DType: dt, Shape: append([]int{0}, rowShape...)}, opt)
+	if err != nil {
+		return nil, err
+	}
+	err = a.Publish()
+	if cerr := a.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return OpenAppender(name, opt)
+}
+
+// readHeader reads the file's current header and size.
+func (ap *Appender) readHeader() (*npy.Header, int64, error) {
+	fi, err := ap.f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	h, err := npy.ReadHeaderMax(io.NewSectionReader(ap.f, 0, fi.Size()), ap.opt.maxHeader())
+	if err != nil {
+		return nil, 0, err
+	}
+	if need := h.DataOffset + h.DataSize(); fi.Size() < need {
+		return nil, 0, fmt.Errorf("%w: file has %d bytes, header declares %d", npy.ErrTruncated, fi.Size(), need)
+	}
+	return h, fi.Size(), nil
+}
+
+// Append adds rows (raw bytes in the file's dtype and byte order, a whole
+// number of rows along the growth axis) to the end of the array.
+//
+// The new space is reserved first (unless Options.Sparse), so a full disk
+// or tmpfs fails here with nothing changed. On disk-backed storage the data
+// is fsynced before the header names it (unless Options.NoSync), so after a
+// crash the file holds the old array or the new one, plus at most some
+// trailing bytes that the next Append removes.
+func (ap *Appender) Append(rows []byte) error {
+	ap.mu.Lock()
+	defer ap.mu.Unlock()
+	if ap.closed {
+		return wrap("append", ap.path, ErrClosed)
+	}
+	if int64(len(rows))%ap.rowBytes != 0 {
+		return wrap("append", ap.path, fmt.Errorf("%w: %d bytes is not a whole number of %d-byte rows", npy.ErrSize, len(rows), ap.rowBytes))
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	locked, err := flock(ap.f, true, true)
+	if err != nil && !errors.Is(err, ErrUnsupported) {
+		return wrap("append", ap.path, err)
+	}
+	if locked {
+		defer funlock(ap.f)
+	}
+	h, size, err := ap.readHeader()
+	if err != nil {
+		return wrap("append", ap.path, err)
+	}
+	if !h.DType.Equal(ap.hdr.DType) || h.FortranOrder != ap.hdr.FortranOrder || len(h.Shape) != len(ap.hdr.Shape) {
+		return wrap("append", ap.path, fmt.Errorf("%w: the file was replaced by a different array (%s)", npy.ErrBadHeader, h))
+	}
+	n := int64(len(rows)) / ap.rowBytes
+	shape := slices.Clone(h.Shape)
+	if int64(shape[ap.axis])+n > int64(^uint(0)>>1) {
+		return wrap("append", ap.path, npy.ErrBadShape)
+	}
+	shape[ap.axis] += int(n)
+	hb, err := headerInPlace(h, shape)
+	if err != nil {
+		return wrap("append", ap.path, err)
+	}
+	end := h.DataOffset + h.DataSize()
+	newEnd := end + int64(len(rows))
+	if !ap.opt.Sparse {
+		if err := reserve(ap.f, end, newEnd); err != nil {
+			return wrap("append", ap.path, err)
+		}
+	}
+	durable := !ap.opt.NoSync && !isMemoryFS(ap.f)
+	if _, err := ap.f.WriteAt(rows, end); err != nil {
+		return wrap("append", ap.path, err)
+	}
+	if durable {
+		if err := syncFile(ap.f); err != nil {
+			return wrap("append", ap.path, err)
+		}
+	}
+	if _, err := ap.f.WriteAt(hb, 0); err != nil {
+		return wrap("append", ap.path, err)
+	}
+	if size > newEnd {
+		// Bytes left by an interrupted Append: nobody's data.
+		if err := ap.f.Truncate(newEnd); err != nil {
+			return wrap("append", ap.path, err)
+		}
+	}
+	if durable {
+		if err := syncFile(ap.f); err != nil {
+			return wrap("append", ap.path, err)
+		}
+	}
+	nh, err := npy.ParseHeader(hb)
+	if err != nil {
+		return wrap("append", ap.path, err)
+	}
+	ap.hdr = nh
+	return nil
+}
+
+// AppendRows appends rows given as Go values; T must match the array's
+// dtype in the machine's byte order (npy.ErrTypeMismatch, npy.ErrByteOrder
+// otherwise), and len(rows) must be a whole number of rows.
+func AppendRows[T npy.Elem](ap *Appender, rows []T) error {
+	dt := ap.Header().DType
+	want := npy.DTypeOf[T]()
+	if dt.Kind != want.Kind || dt.Size != want.Size {
+		return wrap("append", ap.path, fmt.Errorf("%w: array is %s, values are %s", npy.ErrTypeMismatch, dt, want))
+	}
+	if !dt.Native() {
+		return wrap("append", ap.path, fmt.Errorf("%w: array is %s", npy.ErrByteOrder, dt))
+	}
+	return ap.Append(npy.Bytes(rows))
+}
+
+// Header returns a copy of the header as of the last Append (or the open).
+func (ap *Appender) Header() *npy.Header {
+	ap.mu.Lock()
+	defer ap.mu.Unlock()
+	h := *ap.hdr
+	h.Shape = slices.Clone(ap.hdr.Shape)
+	return &h
+}
+
+// Len returns the length of the growth axis as of the last Append.
+func (ap *Appender) Len() int {
+	ap.mu.Lock()
+	defer ap.mu.Unlock()
+	return ap.hdr.Shape[ap.axis]
+}
+
+// Close closes the file. Calling it twice returns ErrClosed.
+func (ap *Appender) Close() error {
+	ap.mu.Lock()
+	defer ap.mu.Unlock()
+	if ap.closed {
+		return wrap("append", ap.path, ErrClosed)
+	}
+	ap.closed = true
+	return wrap("append", ap.path, ap.f.Close())
+}
+
+// headerInPlace returns the header for h with a new shape, exactly
+// h.DataOffset bytes long (the spare spaces absorb the longer shape), or
+// ErrNoHeaderRoom.
+func headerInPlace(h *npy.Header, shape []int) ([]byte, error) {
+	hb, err := npy.AppendHeader(nil, &npy.Header{Version: h.Version, DType: h.DType, FortranOrder: h.FortranOrder, Shape: shape})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoHeaderRoom, err)
+	}
+	if int64(len(hb)) == h.DataOffset {
+		return hb, nil
+	}
+	prefix := 10 // magic, version, 2-byte length
+	if h.Version.Major != 1 {
+		prefix = 12
+	}
+	body := bytes.TrimRight(hb[prefix:len(hb)-1], " ")
+	room := int(h.DataOffset) - prefix - 1
+	if len(body) > room {
+		return nil, fmt.Errorf("%w: the header needs %d bytes, the file has %d", ErrNoHeaderRoom, prefix+len(body)+1, h.DataOffset)
+	}
+	out := make([]byte, 0, h.DataOffset)
+	out = append(out, hb[:prefix]...)
+	out = append(out, body...)
+	out = append(out, bytes.Repeat([]byte{' '}, room-len(body))...)
+	out = append(out, '\n')
+	if prefix == 10 {
+		binary.LittleEndian.PutUint16(out[8:], uint16(room+1))
+	} else {
+		binary.LittleEndian.PutUint32(out[8:], uint32(room+1))
+	}
+	if _, err := npy.ParseHeader(out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

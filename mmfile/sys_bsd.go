@@ -1,0 +1,37 @@
+//go:build darwin || dragonfly || freebsd || netbsd || openbsd
+
+package mmfile
+
+import "os"
+
+// On the BSDs and macOS the Linux-only calls degrade: no free-space check
+// (Create relies on the reservation instead), space is reserved by writing
+// zeros, populate touches pages, and there are no open-file-description
+// locks (LockRange returns ErrUnsupported) and no in-use mark on temporary
+// files (RemoveStale goes by age alone).
+
+func freeSpace(dir string) (int64, bool) { return 0, false }
+
+func isMemoryFS(f *os.File) bool { return false }
+
+func fallocate(f *os.File, off, n int64) error { return errNoFallocate }
+
+func mapPopulate(f *os.File, length int, write bool) ([]byte, bool, error) { return nil, false, nil }
+
+func populateAdvise(m []byte) error { return ErrUnsupported }
+
+func ofdLock(f *os.File, typ int16, off, n int64, wait bool) (bool, error) {
+	return false, ErrUnsupported
+}
+
+const (
+	lockShared    = 1
+	lockExclusive = 2
+	lockNone      = 0
+)
+
+func setLive(f *os.File)      {}
+func clearLive(f *os.File)    {}
+func isLive(path string) bool { return false }
+
+const ofdSupported = false

@@ -1,0 +1,126 @@
+//go:build linux
+
+package mmfile
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// freeSpace returns the bytes available to unprivileged users in dir's
+// filesystem.
+func freeSpace(dir string) (int64, bool) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 0, false
+	}
+	return int64(st.Bavail) * int64(st.Bsize), true
+}
+
+// isMemoryFS reports whether f lives in memory (tmpfs, ramfs, memfd), where
+// fsync has nothing to do.
+func isMemoryFS(f *os.File) bool {
+	var st unix.Statfs_t
+	err := unix.Fstatfs(int(f.Fd()), &st)
+	runtime.KeepAlive(f)
+	return err == nil && (st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC)
+}
+
+// fallocate allocates [off, off+n) of f, extending its size.
+func fallocate(f *os.File, off, n int64) error {
+	err := unix.Fallocate(int(f.Fd()), 0, off, n)
+	runtime.KeepAlive(f)
+	return err
+}
+
+// mapPopulate maps with MAP_POPULATE. ok is false if the caller should
+// map another way.
+func mapPopulate(f *os.File, length int, write bool) (m []byte, ok bool, err error) {
+	prot := unix.PROT_READ
+	if write {
+		prot |= unix.PROT_WRITE
+	}
+	m, err = unix.Mmap(int(f.Fd()), 0, length, prot, unix.MAP_SHARED|unix.MAP_POPULATE)
+	runtime.KeepAlive(f)
+	if err != nil {
+		return nil, true, fmt.Errorf("mmap: %w", err)
+	}
+	return m, true, nil
+}
+
+// populateAdvise prefaults m with MADV_POPULATE_READ (Linux 5.14+).
+func populateAdvise(m []byte) error {
+	for {
+		err := unix.Madvise(m, unix.MADV_POPULATE_READ)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// ofdLock sets (typ F_RDLCK/F_WRLCK) or clears (F_UNLCK) an
+// open-file-description lock on the file bytes [off, off+n).
+func ofdLock(f *os.File, typ int16, off, n int64, wait bool) (bool, error) {
+	lk := unix.Flock_t{Type: typ, Whence: 0, Start: off, Len: n}
+	cmd := unix.F_OFD_SETLK
+	if wait {
+		cmd = unix.F_OFD_SETLKW
+	}
+	for {
+		err := unix.FcntlFlock(f.Fd(), cmd, &lk)
+		runtime.KeepAlive(f)
+		switch {
+		case err == nil:
+			return true, nil
+		case err == unix.EINTR:
+			continue
+		case !wait && (err == unix.EAGAIN || err == unix.EACCES):
+			return false, nil
+		default:
+			return false, fmt.Errorf("fcntl(F_OFD_SETLK): %w", err)
+		}
+	}
+}
+
+const (
+	lockShared    = unix.F_RDLCK
+	lockExclusive = unix.F_WRLCK
+	lockNone      = unix.F_UNLCK
+)
+
+// liveOffset is the file offset of the byte a producer keeps locked while
+// its temporary file is in use: far past any data, so it never meets a
+// user's range lock.
+const liveOffset = 1 << 62
+
+// setLive marks a temporary file as in use by a live process: an OFD lock
+// that the kernel drops when the process exits or closes the file.
+func setLive(f *os.File) {
+	ofdLock(f, unix.F_WRLCK, liveOffset, 1, false)
+}
+
+// clearLive drops the mark once the file is published.
+func clearLive(f *os.File) {
+	ofdLock(f, unix.F_UNLCK, liveOffset, 1, false)
+}
+
+// isLive reports whether a live process holds the in-use mark of the
+// temporary file at path.
+func isLive(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: liveOffset, Len: 1}
+	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_GETLK, &lk); err != nil {
+		return false
+	}
+	return lk.Type != unix.F_UNLCK
+}
+
+// ofdSupported reports whether byte-range locks are available.
+const ofdSupported = true
