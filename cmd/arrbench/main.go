@@ -1,0 +1,210 @@
+// Command arrbench measures how fast an array reaches another process by
+// each transport arrfile offers, next to the serialization baseline and
+// Python's own ways, in one run on one machine.
+//
+// A producer process holds an array; a consumer worker process (arrbench
+// itself, re-executed once in worker mode and kept alive over a Unix
+// socket, so that no transport pays for process start-up) receives it,
+// makes it usable and sums every element; the producer checks the sum.
+// The clock runs from the producer starting the hand-off until the
+// consumer's answer arrives. Each transport is reported with its phases:
+// producer (encode or write), hand-off, consumer open (decode or map),
+// consumer read, the end-to-end time, GB/s, the speed-up against the
+// pipe-gob baseline, and the consumer's peak resident memory.
+//
+// Usage:
+//
+//	arrbench [flags]
+//
+// With no flags it runs every transport on standard normal float64 arrays
+// of 64KiB, 1MiB, 16MiB and 256MiB in about a minute. Run arrbench -h for
+// the flags; arrbench -list for the transports.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+func main() {
+	if addr := os.Getenv(workerEnv); addr != "" {
+		os.Exit(workerMain(addr))
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const defaultSizes = "64KiB,1MiB,16MiB,256MiB"
+
+// parseFlags parses the command line into a config.
+func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
+	cfg := &config{args: args}
+	fs := flag.NewFlagSet("arrbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sizes := fs.String("sizes", defaultSizes, "array sizes in bytes, comma-separated (64KiB, 1MiB, 1.5GiB, 100MB, 65536)")
+	data := fs.String("data", "normal", "data sets, comma-separated: normal, smooth, walk, or all")
+	fs.StringVar(&cfg.only, "only", "", "run only these transports or groups (go, python, reference), comma-separated")
+	fs.StringVar(&cfg.skip, "skip", "", "skip these transports or groups, comma-separated")
+	fs.IntVar(&cfg.repeats, "repeats", 0, "measured runs per transport and size (0: 3 to 5, fewer for runs of seconds)")
+	fs.IntVar(&cfg.warmup, "warmup", 1, "unmeasured warm-up runs (at most 4MiB) before the measured ones")
+	fs.StringVar(&cfg.shmDir, "shm-dir", defaultShmDir(), "shared-memory folder for the tmpfs transports")
+	fs.StringVar(&cfg.diskDir, "disk-dir", defaultDiskDir(), "disk folder for the disk transports")
+	fs.BoolVar(&cfg.cold, "cold", false, "also measure the disk transports with the file's pages dropped from the page cache")
+	fs.StringVar(&cfg.jsonPath, "json", "", "write every measurement and the machine as JSON to this file")
+	fs.StringVar(&cfg.csvPath, "csv", "", "write every measurement and the machine as CSV to this file")
+	fs.StringVar(&cfg.plotPath, "plot", "", "draw end-to-end time against size, log-log, to this .svg, .png or .pdf file")
+	fs.StringVar(&cfg.format, "format", "both", "stdout: table, bench (Go benchmark lines for benchstat) or both")
+	fs.BoolVar(&cfg.quiet, "quiet", false, "no progress line on stderr (it only appears on a terminal anyway)")
+	fs.StringVar(&cfg.python, "python", "", "Python interpreter with NumPy for the py-* transports (default: /usr/bin/python3, then python3 on PATH); none to skip them")
+	fs.DurationVar(&cfg.timeout, "timeout", time.Minute, "declare a consumer dead after this long without an answer (plus 50ms per MiB)")
+	list := fs.Bool("list", false, "list the transports and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: arrbench [flags]\n\nMeasures how fast an array reaches another process by each transport.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, false, err
+	}
+	if fs.NArg() > 0 {
+		return nil, false, fmt.Errorf("unexpected argument %q (arrbench takes flags only)", fs.Arg(0))
+	}
+	var err error
+	if cfg.sizes, err = parseSizes(*sizes); err != nil {
+		return nil, false, fmt.Errorf("--sizes: %w", err)
+	}
+	if cfg.data, err = parseDataKinds(*data); err != nil {
+		return nil, false, fmt.Errorf("--data: %w", err)
+	}
+	for _, s := range cfg.sizes {
+		for _, k := range cfg.data {
+			if s < int64(k.Size) {
+				return nil, false, fmt.Errorf("--sizes: %s holds no %s element of %d bytes", formatSize(s), k.Name, k.Size)
+			}
+		}
+	}
+	switch {
+	case cfg.repeats < 0:
+		return nil, false, fmt.Errorf("--repeats %d: must be 0 (automatic) or more", cfg.repeats)
+	case cfg.warmup < 0:
+		return nil, false, fmt.Errorf("--warmup %d: must be 0 or more", cfg.warmup)
+	case cfg.timeout <= 0:
+		return nil, false, fmt.Errorf("--timeout %v: must be positive", cfg.timeout)
+	}
+	switch cfg.format {
+	case "table", "bench", "both":
+	default:
+		return nil, false, fmt.Errorf("--format %q: use table, bench or both", cfg.format)
+	}
+	return cfg, *list, nil
+}
+
+// run is arrbench's main program; it returns the exit status: 0 when every
+// transport that ran verified its data, 1 when one failed or the run could
+// not be made, 2 for a bad command line.
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, list, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "arrbench: %v\n", err)
+		return 2
+	}
+	ts, err := selectTransports(allTransports, cfg.only, cfg.skip)
+	if err != nil {
+		fmt.Fprintf(stderr, "arrbench: %v\n", err)
+		return 2
+	}
+	if list {
+		for _, t := range allTransports {
+			fmt.Fprintf(stdout, "%-18s %-9s %s\n", t.Name, t.Kind, t.Desc)
+		}
+		return 0
+	}
+	if err := checkLittleEndian(); err != nil {
+		fmt.Fprintf(stderr, "arrbench: %v\n", err)
+		return 1
+	}
+
+	clean := &cleaner{}
+	stop := onSignal(clean, stderr)
+	b := &bench{
+		cfg: cfg, transports: ts, stdout: stdout, stderr: stderr, clean: clean,
+		prog: &progress{w: stderr},
+	}
+	if f, ok := stderr.(*os.File); ok && !cfg.quiet && isTerminal(f) {
+		b.prog.on = true
+	}
+	defer func() {
+		b.shutdown()
+		if err := clean.clean(); err != nil {
+			fmt.Fprintf(stderr, "arrbench: cleanup: %v\n", err)
+		}
+		stop()
+	}()
+	if err := b.setup(); err != nil {
+		fmt.Fprintf(stderr, "arrbench: %v\n", err)
+		return 1
+	}
+	start := time.Now()
+	b.runAll()
+
+	var py *pythonInfo
+	for _, t := range ts {
+		if t.Kind == kindPython && b.pyInfoDone {
+			py = b.pyInfoV
+		}
+	}
+	rep := &report{
+		Date:       start,
+		Command:    strings.TrimSpace("arrbench " + strings.Join(cfg.args, " ")),
+		Machine:    describeMachine(cfg, py),
+		Config:     cfg,
+		Transports: ts,
+		Results:    b.results,
+	}
+	status := 0
+	for _, r := range b.results {
+		if r.Error != "" {
+			status = 1
+		}
+	}
+	if cfg.format != "bench" {
+		if err := rep.writeTable(stdout); err != nil {
+			fmt.Fprintf(stderr, "arrbench: %v\n", err)
+			return 1
+		}
+	}
+	if cfg.format != "table" {
+		if cfg.format == "both" {
+			fmt.Fprintln(stdout)
+		}
+		if err := rep.writeBenchLines(stdout); err != nil {
+			fmt.Fprintf(stderr, "arrbench: %v\n", err)
+			return 1
+		}
+	}
+	if cfg.jsonPath != "" {
+		if err := writeFile(cfg.jsonPath, rep.writeJSON); err != nil {
+			fmt.Fprintf(stderr, "arrbench: %v\n", err)
+			status = 1
+		}
+	}
+	if cfg.csvPath != "" {
+		if err := writeFile(cfg.csvPath, rep.writeCSV); err != nil {
+			fmt.Fprintf(stderr, "arrbench: %v\n", err)
+			status = 1
+		}
+	}
+	if cfg.plotPath != "" {
+		if _, err := rep.writePlots(cfg.plotPath); err != nil {
+			fmt.Fprintf(stderr, "arrbench: %v\n", err)
+			status = 1
+		}
+	}
+	return status
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+)
+
+// The producer and its consumer worker talk over one Unix socket in
+// frames: a 4-byte little-endian length and that many bytes of JSON. A
+// request may be followed by Payload raw bytes (the copy transports) and
+// may carry a file descriptor as SCM_RIGHTS ancillary data on its first
+// byte (memfd). Every request gets exactly one reply frame.
+
+// Environment variables of the worker protocol.
+const (
+	// workerEnv holds the producer's socket address; when set, the
+	// arrbench binary runs as a consumer worker instead of a producer.
+	workerEnv = "ARRBENCH_WORKER"
+	// faultEnv makes the worker misbehave on purpose when it receives a
+	// run request for a transport, for the tests of the producer's
+	// error handling: "TRANSPORT:exit" exits with status 3 mid-request,
+	// "TRANSPORT:hang" stops answering.
+	faultEnv = "ARRBENCH_WORKER_FAULT"
+)
+
+// maxFrame bounds a control frame; payloads travel outside frames.
+const maxFrame = 1 << 20
+
+// request is a producer-to-worker frame.
+type request struct {
+	Op        string `json:"op"`                  // "run", "prepare", "reset" or "exit"
+	Transport string `json:"transport,omitempty"` // run, prepare: which consumer
+	DType     string `json:"dtype,omitempty"`     // run: "<f8" or "<i4"
+	N         int64  `json:"n,omitempty"`         // run: number of elements
+	Payload   int64  `json:"payload,omitempty"`   // run: raw bytes after the frame; prepare: bytes to allocate
+	Path      string `json:"path,omitempty"`      // run: file to open
+	FD        bool   `json:"fd,omitempty"`        // run: a descriptor came with the frame
+}
+
+// reply is a worker-to-producer frame.
+type reply struct {
+	Checksum uint64 `json:"checksum,omitempty"` // run: sum of every element (see checksumBytes)
+	OpenNS   int64  `json:"open_ns,omitempty"`  // run: making the received data usable (decode, map)
+	ReadNS   int64  `json:"read_ns,omitempty"`  // run: reading every element
+	RSSPeak  int64  `json:"rss_peak,omitempty"` // run: peak resident set in bytes since the last reset
+	Error    string `json:"error,omitempty"`    // the request failed; the worker lives on
+
+	// Hello, the first frame after connecting.
+	PID      int  `json:"pid,omitempty"`
+	RSSReset bool `json:"rss_reset,omitempty"` // reset clears the peak RSS counter
+}
+
+// encodeFrame returns the frame bytes of v.
+func encodeFrame(v any) ([]byte, error) {
+	js, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if len(js) > maxFrame {
+		return nil, fmt.Errorf("frame of %d bytes exceeds %d", len(js), maxFrame)
+	}
+	b := binary.LittleEndian.AppendUint32(make([]byte, 0, 4+len(js)), uint32(len(js)))
+	return append(b, js...), nil
+}
+
+// writeFrame writes v as one frame.
+func writeFrame(w io.Writer, v any) error {
+	b, err := encodeFrame(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// readFrame reads one frame from r into v. A clean end of stream before
+// the frame gives io.EOF; a stream that ends inside it gives
+// io.ErrUnexpectedEOF.
+func readFrame(r io.Reader, v any) error {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return err
+	}
+	return readFrameBody(r, hdr, v)
+}
+
+// readFrameBody reads the JSON of a frame whose length bytes are hdr.
+func readFrameBody(r io.Reader, hdr [4]byte, v any) error {
+	n := binary.LittleEndian.Uint32(hdr[:])
+	if n > maxFrame {
+		return fmt.Errorf("frame length %d exceeds %d", n, maxFrame)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("bad frame: %w", err)
+	}
+	return nil
+}
+
+// readFrameFD reads one frame from c and returns any file descriptors that
+// came with it as SCM_RIGHTS ancillary data (Linux; elsewhere none).
+func readFrameFD(c *net.UnixConn, v any) ([]int, error) {
+	var hdr [4]byte
+	oob := make([]byte, 64)
+	n, oobn, _, _, err := c.ReadMsgUnix(hdr[:], oob)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, io.EOF
+	}
+	fds, perr := parseRights(oob[:oobn])
+	if n < len(hdr) {
+		if _, err := io.ReadFull(c, hdr[n:]); err != nil {
+			closeFDs(fds)
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	if err := readFrameBody(c, hdr, v); err != nil {
+		closeFDs(fds)
+		return nil, err
+	}
+	if perr != nil {
+		closeFDs(fds)
+		return nil, perr
+	}
+	return fds, nil
+}
