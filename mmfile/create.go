@@ -33,6 +33,7 @@ var (
 	syncFile    = func(f *os.File) error { return f.Sync() }
 	renameFile  = os.Rename
 	syncDirFn   = syncDir
+	freeSpaceFn = freeSpace
 	// reserveChunk is the largest fallocate call: long calls on tmpfs are
 	// interrupted by signals (Go's preemption among them) and undone, so
 	// very large reservations are made in pieces.
@@ -56,19 +57,19 @@ func newTemp(name string, hb []byte, total int64, o *Options) (f *os.File, tmp s
 		return nil, "", errors.New("no file name")
 	}
 	if !o.Sparse {
-		if free, ok := freeSpace(dir); ok && free < total {
+		if free, ok := freeSpaceFn(dir); ok && free < total {
 			return nil, "", &SpaceError{Dir: dir, Need: total, Free: free}
 		}
 	}
-	f, err = os.CreateTemp(dir, "."+base+".*"+tempSuffix)
+	file, err := os.CreateTemp(dir, "."+base+".*"+tempSuffix)
 	if err != nil {
 		return nil, "", err
 	}
-	tmp = f.Name()
+	f, tmp = file, file.Name()
 	defer func() {
 		if err != nil {
-			f.Close()
-			os.Remove(tmp)
+			file.Close()
+			os.Remove(file.Name())
 		}
 	}()
 	if err = f.Chmod(o.perm()); err != nil {

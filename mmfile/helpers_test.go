@@ -3,6 +3,7 @@
 package mmfile
 
 import (
+	"os/exec"
 	"runtime/debug"
 )
 
@@ -17,3 +18,5 @@ func debugPanicOnFault() bool {
 	debug.SetPanicOnFault(old)
 	return old
 }
+
+type exitError = exec.ExitError

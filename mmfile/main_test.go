@@ -55,7 +55,9 @@ func helperCmd(t testing.TB, name string, args ...string) *exec.Cmd {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), envHelper+"="+name, envArgs+"="+strings.Join(args, "\x1f"))
+	cmd.Env = append(os.Environ(), envHelper+"="+name, envArgs+"="+strings.Join(args, "\x1f"),
+		// The race detector sleeps a second at exit by default.
+		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	return cmd
 }
 
@@ -76,7 +78,25 @@ type child struct {
 	cmd    *exec.Cmd
 	in     io.WriteCloser
 	out    *bufio.Reader
-	stderr *bytes.Buffer
+	stderr *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // startHelper starts helper name and returns a handle to exchange lines
@@ -92,7 +112,7 @@ func startCmd(t testing.TB, cmd *exec.Cmd) *child {
 	require.NoError(t, err)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	c := &child{cmd: cmd, in: in, out: bufio.NewReader(out), stderr: &bytes.Buffer{}}
+	c := &child{cmd: cmd, in: in, out: bufio.NewReader(out), stderr: &syncBuffer{}}
 	cmd.Stderr = c.stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
