@@ -12,9 +12,10 @@ for each transport, the same phases as the Go transports:
                   copies the array into a new segment and sends its name
   py-npy          np.save to the shared folder, the consumer
                   np.load(path, mmap_mode="r")
-  py-npy-inplace  the producer creates np.lib.format.open_memmap(mode="w+"),
-                  fills it (reported as fill, not transport), flushes and
-                  sends the name; the consumer np.load(mmap_mode="r")
+  py-npy-inplace  the producer creates np.lib.format.open_memmap(mode="w+")
+                  and fills it (both reported as fill, not transport),
+                  flushes and sends the name; the consumer
+                  np.load(mmap_mode="r")
 
 The consumer sums every element (float64 as the wrapping sum of their
 uint64 bit patterns, int32 as an int64 sum, exactly as the Go side) and the
@@ -224,10 +225,11 @@ class Producer:
         elif t == "py-npy-inplace":
             path = os.path.join(req["dir"], req["name"] + ".npy")
             try:
+                # Creating and filling the array are production (reported as
+                # fill, off the clock), as for Go's npy-tmpfs-inplace.
                 t0 = time.perf_counter_ns()
                 m = np.lib.format.open_memmap(path, mode="w+", dtype=a.dtype, shape=a.shape)
-                tf0 = time.perf_counter_ns()
-                m[:] = a  # production: stands for computing the array in place
+                m[:] = a  # stands for computing the array in place
                 tf1 = time.perf_counter_ns()
                 m.flush()
                 t1 = time.perf_counter_ns()
@@ -238,7 +240,7 @@ class Producer:
             finally:
                 if os.path.exists(path):
                     os.remove(path)
-            out["fill_ns"] = tf1 - tf0
+            out["fill_ns"] = tf1 - t0
         else:
             raise ValueError("unknown transport %r" % t)
         if "error" in rep:

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ type config struct {
 	format   string // "table", "bench" or "both"
 	quiet    bool
 	python   string // interpreter; "" finds one, "none" skips Python
+	populate string // consumers' mmfile populate mode (populateModes)
 	timeout  time.Duration
 	args     []string // the command line, for the report
 }
@@ -188,6 +190,8 @@ func (b *bench) python(ds *dataSet) (*pyClient, error) {
 func (b *bench) prepare(t *transport, ds *dataSet, size int64) error {
 	runtime.GC()
 	switch t.Kind {
+	case kindRef:
+		debug.FreeOSMemory()
 	case kindGo:
 		key := t.Name + "/" + strconv.FormatInt(size, 10)
 		if b.w != nil && !b.w.rssReset && b.wKey != key {
@@ -199,7 +203,7 @@ func (b *bench) prepare(t *transport, ds *dataSet, size int64) error {
 		if err != nil {
 			return err
 		}
-		_, err = w.exchange(request{Op: "reset"}, -1, nil, b.timeout(size))
+		_, err = w.exchange(request{Op: "reset"}, nil, b.timeout(size))
 		return err
 	case kindPython:
 		py, err := b.python(ds)

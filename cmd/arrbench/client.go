@@ -77,36 +77,18 @@ func startWorker(exe string, ln *net.UnixListener, addr string) (*workerClient, 
 	return w, nil
 }
 
-// send writes a request frame, with the descriptor fd attached when fd >= 0,
-// followed by payload.
-func (w *workerClient) send(req request, fd int, payload []byte) error {
-	frame, err := encodeFrame(req)
-	if err != nil {
-		return err
-	}
-	if fd >= 0 {
-		if err := sendWithFD(w.conn, frame, fd); err != nil {
-			return err
-		}
-	} else if _, err := w.conn.Write(frame); err != nil {
-		return err
-	}
-	if len(payload) > 0 {
-		if _, err := w.conn.Write(payload); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// exchange sends a request (see send) and waits up to timeout for the
+// exchange sends a request, then whatever send writes after it (payload
+// bytes, a descriptor; nil for nothing), and waits up to timeout for the
 // reply. A reply with an error becomes an error and leaves the worker
 // usable; any other failure kills the worker and explains what happened
 // (w must then be discarded: check w.dead).
-func (w *workerClient) exchange(req request, fd int, payload []byte, timeout time.Duration) (reply, error) {
+func (w *workerClient) exchange(req request, send func(*net.UnixConn) error, timeout time.Duration) (reply, error) {
 	w.conn.SetDeadline(time.Now().Add(timeout))
 	var rep reply
-	err := w.send(req, fd, payload)
+	err := writeFrame(w.conn, req)
+	if err == nil && send != nil {
+		err = send(w.conn)
+	}
 	if err == nil {
 		err = readFrame(w.conn, &rep)
 	}
@@ -122,6 +104,14 @@ func (w *workerClient) exchange(req request, fd int, payload []byte, timeout tim
 		return reply{}, fmt.Errorf("consumer: %s", rep.Error)
 	}
 	return rep, nil
+}
+
+// payload returns an exchange send function that writes b.
+func payload(b []byte) func(*net.UnixConn) error {
+	return func(c *net.UnixConn) error {
+		_, err := c.Write(b)
+		return err
+	}
 }
 
 // explain adds the worker's exit status and the end of its stderr to err.

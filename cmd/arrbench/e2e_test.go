@@ -79,7 +79,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	dir := t.TempDir()
 	csvPath, plotPath := filepath.Join(dir, "r.csv"), filepath.Join(dir, "r.svg")
-	code, stdout, stderr, doc := runArrbench(t, "--sizes", "64KiB,200000", "--data", "all", "--repeats", "2",
+	code, stdout, stderr, doc := runArrbench(t, "--sizes", "64KiB,200000", "--data", "all", "--repeats", "2", "--cold",
 		"--csv", csvPath, "--plot", plotPath)
 	require.Equal(t, 0, code, "stderr: %s\nstdout: %s", stderr, stdout)
 	require.NotNil(t, doc)

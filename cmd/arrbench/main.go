@@ -60,6 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 	fs.StringVar(&cfg.format, "format", "both", "stdout: table, bench (Go benchmark lines for benchstat) or both")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "no progress line on stderr (it only appears on a terminal anyway)")
 	fs.StringVar(&cfg.python, "python", "", "Python interpreter with NumPy for the py-* transports (default: /usr/bin/python3, then python3 on PATH); none to skip them")
+	fs.StringVar(&cfg.populate, "populate", "default", "how consumers fill the page tables when they map: none, default, map (MAP_POPULATE) or advise (MADV_POPULATE_READ)")
 	fs.DurationVar(&cfg.timeout, "timeout", time.Minute, "declare a consumer dead after this long without an answer (plus 50ms per MiB)")
 	list := fs.Bool("list", false, "list the transports and exit")
 	fs.Usage = func() {
@@ -94,6 +95,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 	case cfg.timeout <= 0:
 		return nil, false, fmt.Errorf("--timeout %v: must be positive", cfg.timeout)
 	}
+	if _, ok := populateModes[cfg.populate]; !ok {
+		return nil, false, fmt.Errorf("--populate %q: use none, default, map or advise", cfg.populate)
+	}
 	switch cfg.format {
 	case "table", "bench", "both":
 	default:
@@ -118,6 +122,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "arrbench: %v\n", err)
 		return 2
+	}
+	if !cfg.cold {
+		// The cold variants run only on request.
+		kept := ts[:0:0]
+		for _, t := range ts {
+			if t.Unavailable == nil || t.Name != "npy-disk-cold" {
+				kept = append(kept, t)
+			}
+		}
+		if len(kept) == 0 {
+			fmt.Fprintf(stderr, "arrbench: npy-disk-cold needs --cold\n")
+			return 2
+		}
+		ts = kept
 	}
 	if list {
 		for _, t := range allTransports {

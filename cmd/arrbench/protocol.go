@@ -6,14 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 )
 
 // The producer and its consumer worker talk over one Unix socket in
 // frames: a 4-byte little-endian length and that many bytes of JSON. A
-// request may be followed by Payload raw bytes (the copy transports) and
-// may carry a file descriptor as SCM_RIGHTS ancillary data on its first
-// byte (memfd). Every request gets exactly one reply frame.
+// request may be followed by Payload raw bytes (the copy transports) or by
+// the one-byte message of mmfile.Send that carries a file descriptor
+// (memfd). Every request gets exactly one reply frame.
 
 // Environment variables of the worker protocol.
 const (
@@ -38,7 +37,7 @@ type request struct {
 	N         int64  `json:"n,omitempty"`         // run: number of elements
 	Payload   int64  `json:"payload,omitempty"`   // run: raw bytes after the frame; prepare: bytes to allocate
 	Path      string `json:"path,omitempty"`      // run: file to open
-	FD        bool   `json:"fd,omitempty"`        // run: a descriptor came with the frame
+	Populate  string `json:"populate,omitempty"`  // run: how the consumer maps (see populateModes)
 }
 
 // reply is a worker-to-producer frame.
@@ -105,37 +104,4 @@ func readFrameBody(r io.Reader, hdr [4]byte, v any) error {
 		return fmt.Errorf("bad frame: %w", err)
 	}
 	return nil
-}
-
-// readFrameFD reads one frame from c and returns any file descriptors that
-// came with it as SCM_RIGHTS ancillary data (Linux; elsewhere none).
-func readFrameFD(c *net.UnixConn, v any) ([]int, error) {
-	var hdr [4]byte
-	oob := make([]byte, 64)
-	n, oobn, _, _, err := c.ReadMsgUnix(hdr[:], oob)
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return nil, io.EOF
-	}
-	fds, perr := parseRights(oob[:oobn])
-	if n < len(hdr) {
-		if _, err := io.ReadFull(c, hdr[n:]); err != nil {
-			closeFDs(fds)
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
-		}
-	}
-	if err := readFrameBody(c, hdr, v); err != nil {
-		closeFDs(fds)
-		return nil, err
-	}
-	if perr != nil {
-		closeFDs(fds)
-		return nil, perr
-	}
-	return fds, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,34 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// parseRights returns the file descriptors of SCM_RIGHTS messages in oob.
-func parseRights(oob []byte) ([]int, error) {
-	if len(oob) == 0 {
-		return nil, nil
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil, fmt.Errorf("ancillary data: %w", err)
-	}
-	var fds []int
-	for i := range msgs {
-		f, err := unix.ParseUnixRights(&msgs[i])
-		if err != nil {
-			closeFDs(fds)
-			return nil, fmt.Errorf("ancillary data: %w", err)
-		}
-		fds = append(fds, f...)
-	}
-	return fds, nil
-}
-
-// closeFDs closes raw descriptors received from the socket.
-func closeFDs(fds []int) {
-	for _, fd := range fds {
-		unix.Close(fd)
-	}
-}
 
 // procStatusBytes returns a "Vm..."/"Rss..." field of /proc/self/status in
 // bytes, or 0 when it cannot be read.
@@ -237,16 +208,4 @@ func dropPageCache(path string) error {
 		return fmt.Errorf("posix_fadvise(DONTNEED) %s: %w", path, err)
 	}
 	return nil
-}
-
-// sendWithFD writes frame on c with fd attached as SCM_RIGHTS.
-func sendWithFD(c *net.UnixConn, frame []byte, fd int) error {
-	n, _, err := c.WriteMsgUnix(frame, unix.UnixRights(fd), nil)
-	if err != nil {
-		return err
-	}
-	if n < len(frame) {
-		_, err = c.Write(frame[n:])
-	}
-	return err
 }

@@ -4,23 +4,11 @@ package main
 
 import (
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 )
-
-// parseRights reports ancillary data as an error: arrbench passes
-// descriptors only on Linux.
-func parseRights(oob []byte) ([]int, error) {
-	if len(oob) == 0 {
-		return nil, nil
-	}
-	return nil, errors.New("unexpected ancillary data")
-}
-
-func closeFDs([]int) {}
 
 // peakRSS returns 0 (unknown) outside Linux.
 func peakRSS() int64 { return 0 }
@@ -61,6 +49,3 @@ func cpuModel() string { return "unknown" }
 func kernelVersion() string { return runtime.GOOS }
 
 func dropPageCache(string) error { return errors.ErrUnsupported }
-
-// sendWithFD is not supported outside Linux.
-func sendWithFD(*net.UnixConn, []byte, int) error { return errors.ErrUnsupported }

@@ -29,10 +29,10 @@ type worker struct {
 }
 
 // consumeFunc receives one array as req describes (its payload, if any,
-// from r), makes it usable and reads every element. It returns the
-// checksum and the open and read durations; whatever must stay open until
-// the next reset goes to w.release.
-type consumeFunc func(w *worker, req *request, r io.Reader, fds []int) (reply, error)
+// from r; anything else from w.conn), makes it usable and reads every
+// element. It returns the checksum and the open and read durations;
+// whatever must stay open until the next reset goes to w.release.
+type consumeFunc func(w *worker, req *request, r io.Reader) (reply, error)
 
 // consumers are the consumer halves of the transports, by name. Files
 // named transport_*.go register theirs in init functions.
@@ -54,7 +54,7 @@ func workerMain(addr string) int {
 	}
 	for {
 		var req request
-		fds, err := readFrameFD(w.conn, &req)
+		err := readFrame(w.conn, &req)
 		if errors.Is(err, io.EOF) {
 			return 0 // the producer is done
 		}
@@ -65,13 +65,10 @@ func workerMain(addr string) int {
 		var rep reply
 		switch req.Op {
 		case "exit":
-			closeFDs(fds)
 			return 0
 		case "reset":
-			closeFDs(fds)
 			w.reset()
 		case "prepare":
-			closeFDs(fds)
 			w.buf = nil
 			runtime.GC()
 			w.buf = make([]byte, req.Payload)
@@ -79,9 +76,8 @@ func workerMain(addr string) int {
 				w.buf[i] = 1 // fault every page in now, not during the run
 			}
 		case "run":
-			rep = w.run(&req, fds)
+			rep = w.run(&req)
 		default:
-			closeFDs(fds)
 			rep.Error = fmt.Sprintf("unknown request %q", req.Op)
 		}
 		if err := writeFrame(w.conn, rep); err != nil {
@@ -105,7 +101,7 @@ func (w *worker) reset() {
 }
 
 // run serves one run request: the transport's consumer, then the peak RSS.
-func (w *worker) run(req *request, fds []int) reply {
+func (w *worker) run(req *request) reply {
 	if f := os.Getenv(faultEnv); f != "" {
 		name, action, _ := strings.Cut(f, ":")
 		if name == req.Transport {
@@ -120,12 +116,11 @@ func (w *worker) run(req *request, fds []int) reply {
 	}
 	consume, ok := consumers[req.Transport]
 	if !ok {
-		closeFDs(fds)
 		drain(w.conn, req.Payload)
 		return reply{Error: fmt.Sprintf("worker has no consumer for transport %q", req.Transport)}
 	}
 	body := io.LimitReader(w.conn, req.Payload)
-	rep, err := consume(w, req, body, fds)
+	rep, err := consume(w, req, body)
 	if _, derr := io.Copy(io.Discard, body); derr != nil && err == nil {
 		err = fmt.Errorf("reading payload: %w", derr)
 	}
@@ -149,7 +144,7 @@ func init() {
 // consumeGob receives a gob-encoded slice as a byte message (as
 // multiprocessing's Connection.recv receives a pickle), decodes it into a
 // new slice and sums it.
-func consumeGob(w *worker, req *request, r io.Reader, _ []int) (reply, error) {
+func consumeGob(w *worker, req *request, r io.Reader) (reply, error) {
 	msg := make([]byte, req.Payload)
 	if _, err := io.ReadFull(r, msg); err != nil {
 		return reply{}, fmt.Errorf("receiving %d bytes: %w", req.Payload, err)
@@ -184,7 +179,7 @@ func consumeGob(w *worker, req *request, r io.Reader, _ []int) (reply, error) {
 
 // consumeRaw receives the array's bytes into the buffer allocated by the
 // prepare request and sums them in place.
-func consumeRaw(w *worker, req *request, r io.Reader, _ []int) (reply, error) {
+func consumeRaw(w *worker, req *request, r io.Reader) (reply, error) {
 	if int64(len(w.buf)) < req.Payload {
 		return reply{}, fmt.Errorf("pipe-raw: receive buffer of %d bytes for a %d-byte array (no prepare request?)", len(w.buf), req.Payload)
 	}
