@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arrfile/arrfile/npy"
 )
 
 func init() {
@@ -339,4 +341,9 @@ func TestWriterReaderProcesses(t *testing.T) {
 	}
 	w.wait(t)
 	t.Logf("observed %d distinct generations", len(seen))
+}
+
+// f8Int is the header of a C-order int64 array of the given shape.
+func f8Int(shape ...int) *npy.Header {
+	return &npy.Header{DType: npy.DTypeOf[int64](), Shape: shape}
 }
