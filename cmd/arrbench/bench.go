@@ -31,6 +31,7 @@ type config struct {
 	quiet    bool
 	python   string // interpreter; "" finds one, "none" skips Python
 	populate string // consumers' mmfile populate mode (populateModes)
+	bigdata  int64  // --bigdata: size of the larger-than-RAM scan; 0 when not asked
 	timeout  time.Duration
 	args     []string // the command line, for the report
 }

@@ -214,3 +214,37 @@ func TestInterrupt(t *testing.T) {
 	}
 	assert.True(t, gone, "the worker (pid %d) still runs", worker)
 }
+
+// TestBigData runs a scaled-down --bigdata scan (the full one maps a file
+// of twice the machine's memory and is a benchmark, not a test).
+func TestBigData(t *testing.T) {
+	code, stdout, stderr, doc := runArrbench(t, "--bigdata", "--bigdata-size", "32MiB")
+	require.Equal(t, 0, code, "stderr: %s\nstdout: %s", stderr, stdout)
+	checkJSONShape(t, doc)
+	big := doc["bigdata"].(map[string]any)
+	requireFields(t, "bigdata", big, []string{"file", "fs", "size_bytes", "memory_bytes", "checksum", "verified", "error",
+		"create_ns", "open_ns", "scan_ns", "scan_gb_per_s", "cat_tool", "cat_ns", "cat_gb_per_s",
+		"consumer_rss_peak_bytes", "consumer_anon_peak_bytes"})
+	assert.Equal(t, true, big["verified"], big["error"])
+	assert.Equal(t, float64(32<<20), big["size_bytes"])
+	assert.Greater(t, big["scan_ns"], 0.0)
+	assert.Greater(t, big["cat_ns"], 0.0)
+	if sharedMemoryDir != "" {
+		assert.Greater(t, big["consumer_anon_peak_bytes"], 0.0)
+	}
+	assert.Contains(t, stdout, "mmap scan (consumer process)")
+	assert.Contains(t, stdout, "BenchmarkBigdata/size=32MiB/method=mmap-scan-")
+	assert.Empty(t, doc["results"])
+}
+
+func TestBigMarks(t *testing.T) {
+	idx, val := bigMarks(1)
+	assert.Equal(t, []int64{0}, idx)
+	assert.Equal(t, []float64{1}, val)
+	idx, val = bigMarks(160)
+	assert.Len(t, idx, 16)
+	assert.Equal(t, int64(150), idx[15])
+	assert.Equal(t, 16.0, val[15])
+	idx, _ = bigMarks(5)
+	assert.Equal(t, []int64{0, 1, 2, 3, 4}, idx)
+}

@@ -63,6 +63,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 	fs.StringVar(&cfg.populate, "populate", "none", "how consumers fill the page tables when they map: none (page faults as they read, the fastest here), default, map (MAP_POPULATE) or advise (MADV_POPULATE_READ)")
 	fs.DurationVar(&cfg.timeout, "timeout", time.Minute, "declare a consumer dead after this long without an answer (plus 50ms per MiB)")
 	list := fs.Bool("list", false, "list the transports and exit")
+	bigdata := fs.Bool("bigdata", false, "instead of the transports, scan a sparse .npy larger than memory in --disk-dir through a mapping, next to cat FILE >/dev/null")
+	bigSize := fs.String("bigdata-size", "", "size of the --bigdata file (default: twice the machine's memory)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: arrbench [flags]\n\nMeasures how fast an array reaches another process by each transport.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -94,6 +96,23 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 		return nil, false, fmt.Errorf("--warmup %d: must be 0 or more", cfg.warmup)
 	case cfg.timeout <= 0:
 		return nil, false, fmt.Errorf("--timeout %v: must be positive", cfg.timeout)
+	}
+	if *bigSize != "" && !*bigdata {
+		return nil, false, fmt.Errorf("--bigdata-size needs --bigdata")
+	}
+	if *bigdata {
+		cfg.bigdata = defaultBigSize()
+		if *bigSize != "" {
+			if cfg.bigdata, err = parseSize(*bigSize); err != nil {
+				return nil, false, fmt.Errorf("--bigdata-size: %w", err)
+			}
+			if cfg.bigdata < 8 {
+				return nil, false, fmt.Errorf("--bigdata-size %s: smaller than one float64", *bigSize)
+			}
+		}
+		if cfg.csvPath != "" || cfg.plotPath != "" {
+			return nil, false, fmt.Errorf("--bigdata writes --json only, not --csv or --plot")
+		}
 	}
 	if _, ok := populateModes[cfg.populate]; !ok {
 		return nil, false, fmt.Errorf("--populate %q: use none, default, map or advise", cfg.populate)
@@ -169,6 +188,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	start := time.Now()
+	if cfg.bigdata > 0 {
+		return b.bigDataReport(start)
+	}
 	b.runAll()
 
 	var py *pythonInfo
@@ -221,6 +243,49 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cfg.plotPath != "" {
 		if _, err := rep.writePlots(cfg.plotPath); err != nil {
 			fmt.Fprintf(stderr, "arrbench: %v\n", err)
+			status = 1
+		}
+	}
+	return status
+}
+
+// bigDataReport runs the --bigdata scan and writes its report.
+func (b *bench) bigDataReport(start time.Time) int {
+	cfg := b.cfg
+	br := b.runBigData(cfg.bigdata)
+	b.prog.done()
+	rep := &report{
+		Date:       start,
+		Command:    strings.TrimSpace("arrbench " + strings.Join(cfg.args, " ")),
+		Machine:    describeMachine(cfg, nil),
+		Config:     cfg,
+		Transports: nil,
+		BigData:    br,
+	}
+	status := 0
+	if br.Error != "" {
+		status = 1
+	}
+	if cfg.format != "bench" {
+		if err := br.writeTable(b.stdout); err != nil {
+			fmt.Fprintf(b.stderr, "arrbench: %v\n", err)
+			return 1
+		}
+	}
+	if cfg.format != "table" {
+		if cfg.format == "both" {
+			fmt.Fprintln(b.stdout)
+		}
+		ew := &errWriter{w: b.stdout}
+		ew.printf("goos: %s\ngoarch: %s\npkg: github.com/arrfile/arrfile/cmd/arrbench\ncpu: %s\n", rep.Machine.OS, rep.Machine.Arch, rep.Machine.CPU)
+		if ew.err != nil || br.writeBenchLines(b.stdout, rep.Machine.Cores) != nil {
+			fmt.Fprintf(b.stderr, "arrbench: writing stdout failed\n")
+			return 1
+		}
+	}
+	if cfg.jsonPath != "" {
+		if err := writeFile(cfg.jsonPath, rep.writeJSON); err != nil {
+			fmt.Fprintf(b.stderr, "arrbench: %v\n", err)
 			status = 1
 		}
 	}

@@ -42,11 +42,12 @@ type request struct {
 
 // reply is a worker-to-producer frame.
 type reply struct {
-	Checksum uint64 `json:"checksum,omitempty"` // run: sum of every element (see checksumBytes)
-	OpenNS   int64  `json:"open_ns,omitempty"`  // run: making the received data usable (decode, map)
-	ReadNS   int64  `json:"read_ns,omitempty"`  // run: reading every element
-	RSSPeak  int64  `json:"rss_peak,omitempty"` // run: peak resident set in bytes since the last reset
-	Error    string `json:"error,omitempty"`    // the request failed; the worker lives on
+	Checksum uint64 `json:"checksum,omitempty"`  // run: sum of every element (see checksumBytes)
+	OpenNS   int64  `json:"open_ns,omitempty"`   // run: making the received data usable (decode, map)
+	ReadNS   int64  `json:"read_ns,omitempty"`   // run: reading every element
+	RSSPeak  int64  `json:"rss_peak,omitempty"`  // run: peak resident set in bytes since the last reset
+	AnonPeak int64  `json:"anon_peak,omitempty"` // bigdata-scan: peak anonymous resident memory, sampled
+	Error    string `json:"error,omitempty"`     // the request failed; the worker lives on
 
 	// Hello, the first frame after connecting.
 	PID      int  `json:"pid,omitempty"`

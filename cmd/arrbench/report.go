@@ -98,6 +98,7 @@ type report struct {
 	Config     *config
 	Transports []*transport
 	Results    []*result
+	BigData    *bigResult // the --bigdata scan, nil without --bigdata
 }
 
 // baseline is the transport every speed-up is relative to.
@@ -292,6 +293,7 @@ type jsonReport struct {
 	Machine machineInfo  `json:"machine"`
 	Config  jsonConfig   `json:"config"`
 	Results []jsonResult `json:"results"`
+	BigData *bigResult   `json:"bigdata"` // null without --bigdata
 }
 
 type jsonConfig struct {
@@ -301,6 +303,8 @@ type jsonConfig struct {
 	Repeats        int      `json:"repeats"` // 0: chosen per transport and size
 	Warmup         int      `json:"warmup"`
 	Cold           bool     `json:"cold"`
+	Populate       string   `json:"populate"`
+	BigDataBytes   int64    `json:"bigdata_bytes"`
 	TimeoutSeconds float64  `json:"timeout_seconds"`
 }
 
@@ -341,9 +345,12 @@ func (rep *report) jsonDoc() jsonReport {
 			Repeats:        rep.Config.repeats,
 			Warmup:         rep.Config.warmup,
 			Cold:           rep.Config.cold,
+			Populate:       rep.Config.populate,
+			BigDataBytes:   rep.Config.bigdata,
 			TimeoutSeconds: rep.Config.timeout.Seconds(),
 		},
 		Results: []jsonResult{},
+		BigData: rep.BigData,
 	}
 	for _, k := range rep.Config.data {
 		doc.Config.Data = append(doc.Config.Data, k.Name)

@@ -77,9 +77,9 @@ func TestWriteBenchLines(t *testing.T) {
 
 // jsonFields are the fields every --json document must have.
 var (
-	jsonTopFields     = []string{"tool", "command", "date", "machine", "config", "results"}
+	jsonTopFields     = []string{"tool", "command", "date", "machine", "config", "results", "bigdata"}
 	jsonMachineFields = []string{"cpu", "cores", "memory_bytes", "kernel", "os", "arch", "go_version", "python", "python_version", "numpy_version", "folders"}
-	jsonConfigFields  = []string{"sizes", "data", "transports", "repeats", "warmup", "cold", "timeout_seconds"}
+	jsonConfigFields  = []string{"sizes", "data", "transports", "repeats", "warmup", "cold", "populate", "bigdata_bytes", "timeout_seconds"}
 	jsonResultFields  = []string{"transport", "kind", "description", "data", "dtype", "size_bytes", "elements", "checksum", "verified",
 		"error", "skipped", "warmup_runs", "repeats", "median", "min_total_ns", "max_total_ns", "gb_per_s", "speedup_vs_pipe_gob",
 		"stored_bytes", "size_ratio", "consumer_rss_peak_bytes", "runs"}

@@ -49,3 +49,6 @@ func cpuModel() string { return "unknown" }
 func kernelVersion() string { return runtime.GOOS }
 
 func dropPageCache(string) error { return errors.ErrUnsupported }
+
+// procStatusBytes returns 0 (unknown) outside Linux.
+func procStatusBytes(string) int64 { return 0 }
