@@ -63,18 +63,21 @@ const (
 // filled at once instead of one page fault at a time on first access.
 //
 // Populating costs time proportional to the array's size at Open or Create
-// (so Open is no longer O(1)), and pays off when the whole array is read
-// soon afterwards: for a file already in memory (tmpfs, page cache) the first
-// full read then runs without page faults. See docs/sharing.md for measured
-// numbers.
+// (so Open is no longer O(1)); the following reads take no page faults.
+// Measured on Linux 6.18 with tmpfs, a populated first full read was slower
+// than plain demand faulting (the kernel maps 16 pages per read fault in a
+// batch, cheaper than populating page by page), so the default is not to
+// populate; populating helps where faults are costlier, such as on
+// latency-sensitive paths that must not fault later. See docs/sharing.md for
+// measured numbers.
 type Populate int
 
 const (
 	// PopulateNone maps lazily: pages are mapped on first access, and Open
 	// costs the same for any array size. It is the zero value.
 	PopulateNone Populate = iota
-	// PopulateDefault populates with the faster of the methods below as
-	// measured on Linux 6.x with tmpfs (see defaultPopulate).
+	// PopulateDefault populates with the faster of the two methods below
+	// as measured on Linux 6.18 with tmpfs: PopulateAdvise.
 	PopulateDefault
 	// PopulateMap uses mmap's MAP_POPULATE flag (Linux). For CopyOnWrite
 	// mappings, where MAP_POPULATE would copy every page, it is done with
