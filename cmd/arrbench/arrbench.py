@@ -101,6 +101,13 @@ def consumer(conn):
             conn.send({"rss_reset": reset_peak()})
             continue
         t = msg["transport"]
+        fault = os.environ.get("ARRBENCH_WORKER_FAULT", "")  # tests of the Go side
+        if fault == t + ":exit":
+            sys.stderr.write("arrbench.py consumer: exiting on purpose (%s)\n" % fault)
+            sys.stderr.flush()
+            os._exit(3)
+        if fault == t + ":hang":
+            time.sleep(1e9)
         try:
             if t == "py-pickle":
                 if hasattr(conn, "_recv_bytes"):
@@ -166,9 +173,11 @@ class Producer:
                 raise RuntimeError("consumer did not answer within %gs; killed" % timeout)
             return self.conn.recv()
         except (EOFError, OSError) as e:
+            self.proc.join(5)
             code = self.proc.exitcode
             self.restart_consumer()
-            raise RuntimeError("consumer died (exit code %s): %s" % (code, e))
+            detail = ": %s" % e if str(e) else ""
+            raise RuntimeError("consumer died (exit code %s)%s" % (code, detail))
 
     def load(self, req):
         self.data = None

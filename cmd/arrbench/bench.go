@@ -339,7 +339,7 @@ func (p *progress) note(s string) {
 	if p.started.IsZero() {
 		p.started = time.Now()
 	}
-	line := fmt.Sprintf("arrbench %s %s", formatDuration(time.Since(p.started).Round(time.Second)), s)
+	line := fmt.Sprintf("arrbench %3.0fs %s", time.Since(p.started).Seconds(), s)
 	if len(line) > 100 {
 		line = line[:100]
 	}

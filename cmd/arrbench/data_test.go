@@ -40,9 +40,11 @@ func TestGenerateNormal(t *testing.T) {
 func TestGenerateSmooth(t *testing.T) {
 	d := generate(dataKinds[1], genChunk+1000)
 	for i, v := range d.f64 {
-		require.Equal(t, math.Round(v*1000)/1000, v, "element %d not rounded to 3 decimals", i)
-		if i > 0 {
-			require.Less(t, math.Abs(v-d.f64[i-1]), 0.05, "element %d jumps", i)
+		if math.Round(v*1000)/1000 != v {
+			t.Fatalf("element %d = %v is not rounded to 3 decimals", i, v)
+		}
+		if i > 0 && math.Abs(v-d.f64[i-1]) >= 0.05 {
+			t.Fatalf("element %d jumps from %v to %v", i, d.f64[i-1], v)
 		}
 	}
 }
@@ -53,7 +55,9 @@ func TestGenerateWalk(t *testing.T) {
 	seen := map[int32]int{}
 	for i, v := range d.i32 {
 		step := v - prev
-		require.True(t, step >= -2 && step <= 2, "step %d at element %d", step, i)
+		if step < -2 || step > 2 {
+			t.Fatalf("step %d at element %d", step, i)
+		}
 		seen[step]++
 		prev = v
 	}

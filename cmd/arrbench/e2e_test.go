@@ -248,3 +248,33 @@ func TestBigMarks(t *testing.T) {
 	idx, _ = bigMarks(5)
 	assert.Equal(t, []int64{0, 1, 2, 3, 4}, idx)
 }
+
+// TestPythonConsumerFails checks that a Python consumer that dies or hangs
+// becomes an error row, that the Python producer goes on with a new
+// consumer, and that its SharedMemory segment is removed.
+func TestPythonConsumerFails(t *testing.T) {
+	if _, err := findPython(""); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must have a Python with NumPy: %v", err)
+		}
+		t.Skipf("needs a Python with NumPy: %v", err)
+	}
+	t.Run("exit", func(t *testing.T) {
+		t.Setenv(faultEnv, "py-shm:exit")
+		code, _, stderr, doc := runArrbench(t, "--sizes", "64KiB,128KiB", "--only", "py-shm,py-npy", "--repeats", "1", "--warmup", "0")
+		assert.Equal(t, 1, code, stderr)
+		res := resultsByName(doc)
+		for _, size := range []string{"65536", "131072"} {
+			assert.Contains(t, res["py-shm/normal/"+size]["error"], "consumer died (exit code 3)")
+			assert.Equal(t, true, res["py-npy/normal/"+size]["verified"], res["py-npy/normal/"+size]["error"])
+		}
+	})
+	t.Run("hang", func(t *testing.T) {
+		t.Setenv(faultEnv, "py-npy:hang")
+		code, _, stderr, doc := runArrbench(t, "--sizes", "64KiB", "--only", "py-npy,py-shm", "--repeats", "1", "--warmup", "0", "--timeout", "1s")
+		assert.Equal(t, 1, code, stderr)
+		res := resultsByName(doc)
+		assert.Contains(t, res["py-npy/normal/65536"]["error"], "consumer did not answer within 1s; killed")
+		assert.Equal(t, true, res["py-shm/normal/65536"]["verified"], res["py-shm/normal/65536"]["error"])
+	})
+}

@@ -192,3 +192,17 @@ func TestWritePlots(t *testing.T) {
 	assert.ErrorContains(t, err, ".svg")
 	assert.Equal(t, map[string]string{"normal": "a/p.svg", "smooth": "a/p-smooth.svg"}, plotFiles("a/p.svg", dataKinds[:2]))
 }
+
+func TestDurationTicks(t *testing.T) {
+	var labels []string
+	for _, tk := range (durationTicks{}).Ticks(2e-6, 3) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	assert.Equal(t, []string{"10µs", "100µs", "1ms", "10ms", "100ms", "1s"}, labels)
+	assert.Empty(t, (durationTicks{}).Ticks(0, 1))
+	assert.Equal(t, "1.5s", trimZeros("1.50s"))
+	assert.Equal(t, "10ms", trimZeros("10.0ms"))
+	assert.Equal(t, "123ns", trimZeros("123ns"))
+}
