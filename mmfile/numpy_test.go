@@ -254,3 +254,61 @@ s.close()
 		t.Fatalf("unexpected output %q", out)
 	}
 }
+
+// TestAnonToNumPy passes an anonymous array to a Python child as
+// descriptor 3; NumPy maps it through /proc/self/fd/3 read-write, and its
+// writes are seen by Go.
+func TestAnonToNumPy(t *testing.T) {
+	py := numpyPython(t)
+	a, err := CreateAnon("to-numpy", f8Int(4, 5), nil)
+	require.NoError(t, err)
+	defer a.Close()
+	s, _ := Slice[int64](a)
+	for i := range s {
+		s[i] = int64(i)
+	}
+	f, err := a.File()
+	require.NoError(t, err)
+	cmd := exec.Command(py, "-c", `
+import numpy as np
+a = np.load("/proc/self/fd/3", mmap_mode="r+")
+print(a.shape, int(a.sum()))
+a[0, 0] = -7
+a.flush()
+`)
+	cmd.ExtraFiles = []*os.File{f}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Equal(t, "(4, 5) 190\n", string(out))
+	assert.EqualValues(t, -7, s[0])
+}
+
+// TestLocksWithPython: Python's fcntl.flock sees Lock, and its
+// fcntl.lockf (POSIX record locks) conflicts with LockRange, so Python
+// processes can take part in the locking protocol.
+func TestLocksWithPython(t *testing.T) {
+	path := tempPath(t, "pylock.npy")
+	makeInt64(t, path, 100)
+	a, err := Open(path, ReadWrite, nil)
+	require.NoError(t, err)
+	defer a.Close()
+	script := `
+import fcntl, sys
+f = open(sys.argv[1], "r+b")
+def free(fn):
+    try:
+        fn()
+        return "free"
+    except OSError:
+        return "held"
+off = int(sys.argv[2])
+print(free(lambda: fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)),
+      free(lambda: fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 8, off, 0)),
+      free(lambda: fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 8, off + 400, 0)))
+`
+	off := fmt.Sprint(a.Header().DataOffset)
+	assert.Equal(t, "free free free\n", python(t, script, path, off))
+	require.NoError(t, a.Lock(true))
+	require.NoError(t, a.LockRange(0, 16, true))
+	assert.Equal(t, "held held free\n", python(t, script, path, off))
+}
