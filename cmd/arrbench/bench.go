@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/arrfile/arrfile/codec"
 	"io"
 	"net"
 	"os"
@@ -15,25 +16,26 @@ import (
 
 // config holds the parsed command line.
 type config struct {
-	sizes    []int64
-	data     []dataKind
-	only     string
-	skip     string
-	repeats  int // measured runs per transport and size; 0 chooses (see moreRuns)
-	warmup   int // unmeasured runs before them
-	shmDir   string
-	diskDir  string
-	cold     bool
-	jsonPath string
-	csvPath  string
-	plotPath string
-	format   string // "table", "bench" or "both"
-	quiet    bool
-	python   string // interpreter; "" finds one, "none" skips Python
-	populate string // consumers' mmfile populate mode (populateModes)
-	bigdata  int64  // --bigdata: size of the larger-than-RAM scan; 0 when not asked
-	timeout  time.Duration
-	args     []string // the command line, for the report
+	sizes     []int64
+	data      []dataKind
+	only      string
+	skip      string
+	repeats   int // measured runs per transport and size; 0 chooses (see moreRuns)
+	warmup    int // unmeasured runs before them
+	shmDir    string
+	diskDir   string
+	cold      bool
+	jsonPath  string
+	csvPath   string
+	plotPath  string
+	format    string // "table", "bench" or "both"
+	quiet     bool
+	python    string      // interpreter; "" finds one, "none" skips Python
+	populate  string      // consumers' mmfile populate mode (populateModes)
+	bigdata   int64       // --bigdata: size of the larger-than-RAM scan; 0 when not asked
+	zstdLevel codec.Level // compression level of the zstd transports
+	timeout   time.Duration
+	args      []string // the command line, for the report
 }
 
 // warmupCap bounds the size of warm-up runs: they warm code paths, the

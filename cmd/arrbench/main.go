@@ -25,6 +25,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/arrfile/arrfile/codec"
 	"io"
 	"os"
 	"strings"
@@ -63,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 	fs.StringVar(&cfg.populate, "populate", "none", "how consumers fill the page tables when they map: none (page faults as they read, the fastest here), default, map (MAP_POPULATE) or advise (MADV_POPULATE_READ)")
 	fs.DurationVar(&cfg.timeout, "timeout", time.Minute, "declare a consumer dead after this long without an answer (plus 50ms per MiB)")
 	list := fs.Bool("list", false, "list the transports and exit")
+	zlevel := fs.String("zstd-level", codec.DefaultLevel.String(), "compression level of the zstd transports: fastest, default, better, best or a zstd level 1-22")
 	bigdata := fs.Bool("bigdata", false, "instead of the transports, scan a sparse .npy larger than memory in --disk-dir through a mapping, next to cat FILE >/dev/null")
 	bigSize := fs.String("bigdata-size", "", "size of the --bigdata file (default: twice the machine's memory)")
 	fs.Usage = func() {
@@ -96,6 +98,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 		return nil, false, fmt.Errorf("--warmup %d: must be 0 or more", cfg.warmup)
 	case cfg.timeout <= 0:
 		return nil, false, fmt.Errorf("--timeout %v: must be positive", cfg.timeout)
+	}
+	if cfg.zstdLevel, err = codec.ParseLevel(*zlevel); err != nil {
+		return nil, false, fmt.Errorf("--zstd-level: %w", err)
 	}
 	if *bigSize != "" && !*bigdata {
 		return nil, false, fmt.Errorf("--bigdata-size needs --bigdata")
@@ -146,12 +151,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// The cold variants run only on request.
 		kept := ts[:0:0]
 		for _, t := range ts {
-			if t.Unavailable == nil || t.Name != "npy-disk-cold" {
+			if t.Unavailable == nil || !strings.HasSuffix(t.Name, "-cold") {
 				kept = append(kept, t)
 			}
 		}
 		if len(kept) == 0 {
-			fmt.Fprintf(stderr, "arrbench: npy-disk-cold needs --cold\n")
+			fmt.Fprintf(stderr, "arrbench: the -cold transports need --cold\n")
 			return 2
 		}
 		ts = kept

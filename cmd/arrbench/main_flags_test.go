@@ -64,7 +64,7 @@ func TestRunBadCommandLine(t *testing.T) {
 	assert.Contains(t, errb.String(), `unknown transport "carrier-pigeon"`)
 	errb.Reset()
 	assert.Equal(t, 2, run([]string{"--only", "npy-disk-cold"}, &out, &errb))
-	assert.Contains(t, errb.String(), "needs --cold")
+	assert.Contains(t, errb.String(), "need --cold")
 	assert.Equal(t, 0, run([]string{"-h"}, &out, &errb))
 	assert.Contains(t, errb.String(), "-shm-dir")
 	out.Reset()

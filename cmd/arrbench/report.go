@@ -144,7 +144,12 @@ func (rep *report) writeTable(w io.Writer) error {
 		}
 		groups[i] = append(groups[i], r)
 	}
+	compressed := map[string]bool{}
+	for _, t := range allTransports {
+		compressed[t.Name] = t.Compressed
+	}
 	bw := &errWriter{w: w}
+	anyRatio := false
 	for gi, g := range groups {
 		if gi > 0 {
 			bw.printf("\n")
@@ -175,7 +180,15 @@ func (rep *report) writeTable(w io.Writer) error {
 			}
 			return st[g[i]].Total.Median < st[g[j]].Total.Median
 		})
+		ratios := false
+		for _, r := range g {
+			ratios = ratios || (compressed[r.Transport] && r.Verified)
+		}
 		rows := [][]string{{"", "transport", "end-to-end", "min", "max", "GB/s", "vs gob", "producer", "fill", "hand-off", "open", "read", "peak RSS", "runs"}}
+		if ratios {
+			rows[0] = append(rows[0], "ratio")
+			anyRatio = true
+		}
 		var notes []string
 		winner := true
 		for _, r := range g {
@@ -214,6 +227,13 @@ func (rep *report) writeTable(w io.Writer) error {
 				sig3(s.GBps), speed, dur(s.Median.Producer), dur(s.Median.Fill), dur(s.Median.Handoff),
 				dur(s.Median.Open), dur(s.Median.Read), rss, strconv.Itoa(s.Total.N),
 			})
+			if ratios {
+				ratio := "-"
+				if compressed[r.Transport] && s.Ratio > 0 {
+					ratio = sig3(s.Ratio)
+				}
+				rows[len(rows)-1] = append(rows[len(rows)-1], ratio)
+			}
 		}
 		if len(rows) > 1 {
 			writeColumns(bw, rows, 2)
@@ -225,6 +245,9 @@ func (rep *report) writeTable(w io.Writer) error {
 	if len(groups) > 0 {
 		bw.printf("\n* fastest transport; ref: in-process reference (no second process); vs gob: %s's end-to-end time / this one's.\n", baseline)
 		bw.printf("end-to-end = producer + hand-off + open + read (medians of each phase need not add up); fill is in-place production, not counted.\n")
+		if anyRatio {
+			bw.printf("ratio = array size / compressed file size.\n")
+		}
 	}
 	return bw.err
 }

@@ -22,6 +22,8 @@ type transport struct {
 	Name string
 	Kind string
 	Desc string
+	// Compressed transports report their size ratio in the table.
+	Compressed bool
 	// MemNeed estimates the memory (RAM or tmpfs) one run of an array of
 	// size bytes needs beyond the producer's own copy of the data, for the
 	// producer and the consumer together.

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/arrfile/arrfile/codec"
+	"github.com/arrfile/arrfile/npy"
+)
+
+// zstd-disk: the producer compresses its slice into a seekable .npy.zst in
+// --disk-dir (the .npy header alone in the first frame, then data frames,
+// compressed in parallel by codec.Writer) and publishes it; the consumer
+// decompresses the data in parallel straight into a new slice
+// (codec.Reader.ReadAt) and sums it.
+
+func init() {
+	consumers["zstd-disk"] = consumeZstd
+	consumers["zstd-disk-cold"] = consumeZstd
+	// After memfd, before the Python transports.
+	at := 0
+	for i, t := range allTransports {
+		if t.Name == "memfd" {
+			at = i + 1
+		}
+	}
+	zt := []*transport{
+		{
+			Name:       "zstd-disk",
+			Kind:       kindGo,
+			Desc:       "producer compresses its slice to a seekable .npy.zst in --disk-dir (codec.Writer, fsync), consumer decompresses it in parallel into a new slice",
+			Compressed: true,
+			MemNeed:    func(s int64) int64 { return s + 64<<20 },
+			Run:        runZstd("zstd-disk", false),
+		},
+		{
+			Name:        "zstd-disk-cold",
+			Kind:        kindGo,
+			Desc:        "as zstd-disk, with the file's pages dropped (posix_fadvise DONTNEED) before the hand-off; needs --cold",
+			Compressed:  true,
+			MemNeed:     func(s int64) int64 { return s + 64<<20 },
+			Unavailable: coldUnavailable,
+			Run:         runZstd("zstd-disk-cold", true),
+		},
+	}
+	allTransports = append(allTransports[:at], append(zt, allTransports[at:]...)...)
+}
+
+// writeNpyZst writes the first n elements of ds as a seekable .npy.zst and
+// publishes it as path (temporary file, fsync, rename, folder fsync).
+func writeNpyZst(ds *dataSet, n int, path string, level codec.Level) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	zw, err := codec.NewWriter(f, codec.WithLevel(level), codec.WithName(path))
+	if err != nil {
+		return err
+	}
+	hdr, err := npy.AppendHeader(nil, &npy.Header{DType: dtypeOf(ds), Shape: []int{n}})
+	if err != nil {
+		return err
+	}
+	if _, err := zw.Write(hdr); err != nil {
+		return err
+	}
+	if err := zw.EndFrame(); err != nil {
+		return err
+	}
+	if _, err := zw.Write(ds.Bytes(n)); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// runZstd returns the Run function of zstd-disk (cold: with the file's
+// pages dropped after the write, off the clock).
+func runZstd(name string, cold bool) func(*bench, *dataSet, int) (measurement, error) {
+	return func(b *bench, ds *dataSet, n int) (measurement, error) {
+		w, err := b.worker()
+		if err != nil {
+			return measurement{}, err
+		}
+		path := b.newPath(b.disk) + ".zst"
+		defer os.Remove(path)
+		t0 := time.Now()
+		if err := writeNpyZst(ds, n, path, b.cfg.zstdLevel); err != nil {
+			return measurement{}, err
+		}
+		t1 := time.Now()
+		var paused time.Duration
+		if cold {
+			if err := dropPageCache(path); err != nil {
+				return measurement{}, err
+			}
+			paused = time.Since(t1)
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			return measurement{}, err
+		}
+		size := int64(n) * int64(ds.Kind.Size)
+		req := request{Op: "run", Transport: name, DType: ds.Kind.DType, N: int64(n), Path: path}
+		rep, err := w.exchange(req, nil, b.timeout(size))
+		t2 := time.Now()
+		if err != nil {
+			return measurement{}, err
+		}
+		return fromReply(rep, t1.Sub(t0), t2.Sub(t0)-paused, st.Size()), nil
+	}
+}
+
+// consumeZstd opens the .npy.zst, reads its header from the first frame,
+// decompresses the data in parallel into a new slice and sums it.
+func consumeZstd(w *worker, req *request, _ io.Reader) (reply, error) {
+	t0 := time.Now()
+	r, err := codec.Open(req.Path, codec.WithConcurrency(runtime.GOMAXPROCS(0)))
+	if err != nil {
+		return reply{}, err
+	}
+	w.release = append(w.release, func() { r.Close() })
+	if !r.Seekable() || r.NumFrames() < 1 {
+		return reply{}, fmt.Errorf("%s: not a seekable .npy.zst", req.Path)
+	}
+	first := r.Frame(0)
+	if first.DecompressedSize > npy.DefaultMaxHeaderSize {
+		return reply{}, fmt.Errorf("%s: first frame of %d bytes is not an .npy header", req.Path, first.DecompressedSize)
+	}
+	hb := make([]byte, first.DecompressedSize)
+	if _, err := r.ReadAt(hb, 0); err != nil {
+		return reply{}, err
+	}
+	h, err := npy.ParseHeader(hb)
+	if err != nil {
+		return reply{}, fmt.Errorf("%s: %w", req.Path, err)
+	}
+	if h.DType.String() != req.DType || h.NumElements() != req.N || len(h.Shape) != 1 {
+		return reply{}, fmt.Errorf("%s holds %v of %s, want (%d,) of %s", req.Path, h.Shape, h.DType, req.N, req.DType)
+	}
+	if r.Size() != h.DataOffset+h.DataSize() {
+		return reply{}, fmt.Errorf("%s decompresses to %d bytes, its header says %d", req.Path, r.Size(), h.DataOffset+h.DataSize())
+	}
+	var data []byte
+	var sum func() uint64
+	switch req.DType {
+	case "<f8":
+		s := make([]float64, req.N)
+		data, sum = sliceBytes(s), func() uint64 { return sumFloat64Bits(s) }
+		w.keep = s
+	case "<i4":
+		s := make([]int32, req.N)
+		data, sum = sliceBytes(s), func() uint64 { return sumInt32(s) }
+		w.keep = s
+	default:
+		return reply{}, fmt.Errorf("unsupported dtype %s", req.DType)
+	}
+	if _, err := r.ReadAt(data, h.DataOffset); err != nil && err != io.EOF {
+		return reply{}, err
+	}
+	t1 := time.Now()
+	cs := sum()
+	return reply{Checksum: cs, OpenNS: int64(t1.Sub(t0)), ReadNS: int64(time.Since(t1))}, nil
+}
