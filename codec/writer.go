@@ -216,6 +216,25 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// writeWholeFrame ends the current frame and compresses p as one frame of
+// its own, whatever the frame size (used for the .npy header frame).
+func (w *Writer) writeWholeFrame(p []byte) error {
+	if w.closed {
+		return ErrClosed
+	}
+	w.submit()
+	if len(p) == 0 {
+		return w.failed()
+	}
+	if len(p) > MaxFrameSize {
+		return fmt.Errorf("codec: %s: %d-byte frame exceeds the %d-byte limit", w.cfg.name, len(p), MaxFrameSize)
+	}
+	w.buf = append([]byte(nil), p...)
+	w.in += int64(len(p))
+	w.submit()
+	return w.failed()
+}
+
 // ReadFrom compresses everything r yields until io.EOF, reading straight
 // into frame buffers. It implements io.ReaderFrom so that io.Copy uses it.
 func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
