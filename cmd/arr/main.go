@@ -1,0 +1,235 @@
+// Command arr inspects, checks, prints and manages the array files that
+// arrfile processes share: NumPy .npy files (and the shared-memory folder
+// they usually live in).
+//
+// Usage:
+//
+//	arr info [--json] FILE...
+//	arr checksum FILE...
+//	arr show [--limit N] [--edgeitems N] [--linewidth N] [--index I] FILE...
+//	arr create --dtype DTYPE --shape N,M [--fortran] [--sparse] [--force] FILE
+//	arr ls [--json] [DIR]
+//	arr rm [-v] FILE...
+//	arr gc [--older-than 1h] [--dry-run] [DIR]
+//
+// FILE may be "-" for standard input (info, checksum, show). Errors are
+// reported one per line as "arr: FILE: reason" on standard error with exit
+// status 1; a malformed command line exits with status 2 and the usage.
+// Run "arr help" or "arr COMMAND -h" for details.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/arrfile/arrfile/mmfile"
+	"github.com/arrfile/arrfile/npy"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// stdin is what FILE "-" reads; tests replace it.
+var stdin io.Reader = os.Stdin
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitError = 1 // some file could not be processed
+	exitUsage = 2 // the command line is malformed
+)
+
+// command is one subcommand of arr.
+type command struct {
+	name    string
+	args    string // argument synopsis for the usage line
+	summary string
+	// setup declares the command's flags and returns the function that runs
+	// it with the positional arguments.
+	setup func(fs *flag.FlagSet, env *env) func(args []string) int
+}
+
+var commands []*command
+
+func init() {
+	commands = []*command{
+		infoCmd, checksumCmd, showCmd, createCmd, lsCmd, rmCmd, gcCmd,
+	}
+}
+
+// env carries the outputs of one run and the command being run.
+type env struct {
+	stdout, stderr io.Writer
+	cmd            *command
+	fs             *flag.FlagSet
+}
+
+// fail reports an error about one file ("arr: FILE: reason").
+func (e *env) fail(label string, err error) {
+	if label == "" {
+		fmt.Fprintf(e.stderr, "arr: %s\n", reason(err))
+		return
+	}
+	fmt.Fprintf(e.stderr, "arr: %s: %s\n", label, reason(err))
+}
+
+// usageError reports a malformed command line and prints the usage.
+func (e *env) usageError(format string, a ...any) int {
+	fmt.Fprintf(e.stderr, "arr %s: %s\n", e.cmd.name, fmt.Sprintf(format, a...))
+	e.printUsage(e.stderr)
+	return exitUsage
+}
+
+func (e *env) printUsage(w io.Writer) {
+	fmt.Fprintf(w, "usage: arr %s %s\n\n%s\n", e.cmd.name, e.cmd.args, e.cmd.summary)
+	n := 0
+	e.fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprintln(w, "\nFlags:")
+		e.fs.SetOutput(w)
+		e.fs.PrintDefaults()
+		e.fs.SetOutput(io.Discard)
+	}
+}
+
+// run runs arr with the given arguments (without the program name) and
+// returns the exit status. It never panics: an unexpected internal error is
+// reported as an error line.
+func run(args []string, stdout, stderr io.Writer) (status int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "arr: internal error: %v\n", r)
+			if os.Getenv("ARR_DEBUG") != "" {
+				stderr.Write(debug.Stack())
+			}
+			status = exitError
+		}
+	}()
+	if len(args) == 0 {
+		mainUsage(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && name == "help" {
+			if c := lookup(args[1]); c != nil {
+				e := &env{stdout: stdout, stderr: stderr, cmd: c, fs: newFlagSet(c)}
+				c.setup(e.fs, e)
+				e.printUsage(stdout)
+				return exitOK
+			}
+		}
+		mainUsage(stdout)
+		return exitOK
+	}
+	c := lookup(name)
+	if c == nil {
+		fmt.Fprintf(stderr, "arr: unknown command %q\n\n", name)
+		mainUsage(stderr)
+		return exitUsage
+	}
+	e := &env{stdout: stdout, stderr: stderr, cmd: c, fs: newFlagSet(c)}
+	runFn := c.setup(e.fs, e)
+	pos, err := parseFlags(e.fs, args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		e.printUsage(stdout)
+		return exitOK
+	}
+	if err != nil {
+		return e.usageError("%v", err)
+	}
+	return runFn(pos)
+}
+
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func newFlagSet(c *command) *flag.FlagSet {
+	fs := flag.NewFlagSet("arr "+c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseFlags parses flags anywhere among the arguments ("arr show FILE
+// --limit 10"), returning the positional ones. "--" ends the flags.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		used := len(args) - len(rest)
+		if used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func mainUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: arr COMMAND [FLAGS] [ARGS]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "arr inspects and manages NumPy .npy array files shared between processes.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, firstLine(c.summary))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, `FILE "-" reads standard input (info, checksum, show).`)
+	fmt.Fprintln(w, `Errors are reported as "arr: FILE: reason" with exit status 1;`)
+	fmt.Fprintln(w, "a malformed command line exits with status 2.")
+	fmt.Fprintln(w, `Run "arr help COMMAND" or "arr COMMAND -h" for a command's flags.`)
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// reason returns the message of err without the file name and package
+// prefixes that the CLI's "arr: FILE: " already gives.
+func reason(err error) string {
+	for {
+		var next error
+		switch e := err.(type) {
+		case *mmfile.Error:
+			next = e.Err
+		case *npy.FileError:
+			next = e.Err
+		case *fs.PathError:
+			next = e.Err
+		case *os.SyscallError:
+			next = e.Err
+		}
+		if next == nil {
+			break
+		}
+		err = next
+	}
+	msg := err.Error()
+	for _, p := range []string{"npy: ", "mmfile: ", "codec: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return msg
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/arrfile/arrfile/mmfile"
+)
+
+var lsCmd = &command{
+	name: "ls",
+	args: "[--json] [DIR]",
+	summary: `list the arrays in a folder (default: the shared folder, ` + "$" + mmfile.EnvDir + `, /dev/shm or the temp dir)
+Shows name, dtype, shape, size and age of every .npy file, and the temporary
+files of producers that have not published yet: "running" while the producer
+still has it open, "stale" when it crashed (remove those with arr gc).`,
+	setup: func(fs *flag.FlagSet, e *env) func([]string) int {
+		asJSON := fs.Bool("json", false, "print a JSON array")
+		return func(args []string) int {
+			if len(args) > 1 {
+				return e.usageError("at most one DIR")
+			}
+			dir := mmfile.DefaultDir()
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			return e.ls(dir, *asJSON)
+		}
+	},
+}
+
+type lsJSON struct {
+	Name     string `json:"name"`
+	Path     string `json:"path"`
+	DType    any    `json:"dtype,omitempty"`
+	Shape    []int  `json:"shape,omitempty"`
+	Fortran  bool   `json:"fortran_order,omitempty"`
+	Size     int64  `json:"size"`
+	ModTime  string `json:"mtime"`
+	AgeSec   int64  `json:"age_seconds"`
+	Temp     bool   `json:"temporary"`
+	Target   string `json:"target,omitempty"`
+	Live     bool   `json:"producer_running,omitempty"`
+	Error    string `json:"error,omitempty"`
+	Complete bool   `json:"complete"`
+}
+
+func (e *env) ls(dir string, asJSON bool) int {
+	entries, err := mmfile.List(dir)
+	if err != nil {
+		e.fail(dir, err)
+		return exitError
+	}
+	now := time.Now()
+	if asJSON {
+		out := []lsJSON{}
+		for _, en := range entries {
+			j := lsJSON{Name: en.Name, Path: en.Path, Size: en.Size,
+				ModTime: en.ModTime.UTC().Format(time.RFC3339), AgeSec: int64(now.Sub(en.ModTime).Seconds()),
+				Temp: en.Temp, Target: en.Target, Live: en.Live, Complete: en.Err == nil && !en.Temp}
+			if en.Header != nil {
+				j.DType, j.Shape, j.Fortran = en.Header.DType.DescrJSON(), append([]int{}, en.Header.Shape...), en.Header.FortranOrder
+			}
+			if en.Err != nil {
+				j.Error = reason(en.Err)
+			}
+			out = append(out, j)
+		}
+		if err := writeJSON(e.stdout, out); err != nil {
+			e.fail("", err)
+			return exitError
+		}
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tDTYPE\tSHAPE\tSIZE\tAGE\tNOTE")
+	for _, en := range entries {
+		dtype, shape := "-", "-"
+		if en.Header != nil {
+			dtype, shape = en.Header.DType.String(), pyShape(en.Header.Shape)
+			if en.Header.FortranOrder {
+				shape += " F"
+			}
+		}
+		var note []string
+		if en.Temp {
+			state := "stale: producer gone"
+			if en.Live {
+				state = "producer running"
+			}
+			note = append(note, fmt.Sprintf("temporary for %s (%s)", en.Target, state))
+		}
+		if en.Err != nil && !(en.Temp && en.Header == nil) {
+			note = append(note, reason(en.Err))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", en.Name, dtype, shape, humanSize(en.Size), age(now.Sub(en.ModTime)), strings.Join(note, "; "))
+	}
+	tw.Flush()
+	return exitOK
+}
+
+// age writes a duration briefly: 42s, 5m, 3h, 2d.
+func age(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+var rmCmd = &command{
+	name: "rm",
+	args: "[-v] FILE...",
+	summary: `remove arrays: .npy files (checked by their magic bytes) and producer temporaries
+Anything else is refused, so a typo cannot delete another kind of file.
+A bare name that does not exist in the current folder is looked up in the
+shared folder (as arr ls shows it). Processes that have the array mapped
+keep their mapping; the space is freed when the last one closes it.`,
+	setup: func(fs *flag.FlagSet, e *env) func([]string) int {
+		verbose := fs.Bool("v", false, "print each file removed")
+		return func(args []string) int {
+			if len(args) == 0 {
+				return e.usageError("no FILE given")
+			}
+			status := exitOK
+			for _, name := range args {
+				path := resolveShared(name)
+				if err := mmfile.Remove(path); err != nil {
+					e.fail(name, err)
+					status = exitError
+					continue
+				}
+				if *verbose {
+					fmt.Fprintf(e.stdout, "removed %s\n", path)
+				}
+			}
+			return status
+		}
+	},
+}
+
+// resolveShared returns name, or its path in the shared folder when name is
+// a bare file name that does not exist here but does there.
+func resolveShared(name string) string {
+	if _, err := os.Lstat(name); err == nil || strings.ContainsRune(name, filepath.Separator) || strings.ContainsRune(name, '/') {
+		return name
+	}
+	if p := mmfile.Path(name); p != name {
+		if _, err := os.Lstat(p); err == nil {
+			return p
+		}
+	}
+	return name
+}
+
+var gcCmd = &command{
+	name: "gc",
+	args: "[--older-than 1h] [--dry-run] [DIR]",
+	summary: `remove temporary files that crashed producers left in a folder (default: the shared folder)
+Only temporaries older than --older-than whose producer is gone are removed;
+published arrays are never touched.`,
+	setup: func(fs *flag.FlagSet, e *env) func([]string) int {
+		older := fs.Duration("older-than", time.Hour, "remove temporaries last modified more than `AGE` ago")
+		dry := fs.Bool("dry-run", false, "list what would be removed, remove nothing")
+		return func(args []string) int {
+			if len(args) > 1 {
+				return e.usageError("at most one DIR")
+			}
+			if *older < 0 {
+				return e.usageError("--older-than must not be negative")
+			}
+			dir := mmfile.DefaultDir()
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			return e.gc(dir, *older, *dry)
+		}
+	},
+}
+
+func (e *env) gc(dir string, older time.Duration, dry bool) int {
+	if dry {
+		entries, err := mmfile.List(dir)
+		if err != nil {
+			e.fail(dir, err)
+			return exitError
+		}
+		cutoff := time.Now().Add(-older)
+		for _, en := range entries {
+			if en.Temp && !en.Live && !en.ModTime.After(cutoff) {
+				fmt.Fprintf(e.stdout, "would remove %s\n", en.Path)
+			}
+		}
+		return exitOK
+	}
+	removed, err := mmfile.RemoveStale(dir, older)
+	for _, p := range removed {
+		fmt.Fprintf(e.stdout, "removed %s\n", p)
+	}
+	if err == nil {
+		return exitOK
+	}
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	for _, err := range errs {
+		var me *mmfile.Error
+		if errors.As(err, &me) {
+			e.fail(me.Path, err)
+		} else {
+			e.fail(dir, err)
+		}
+	}
+	return exitError
+}
