@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-
 )
 
 var infoCmd = &command{
@@ -159,4 +158,3 @@ func humanSuffix(n int64) string {
 	}
 	return " (" + humanSize(n) + ")"
 }
-
