@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,9 +22,13 @@ import (
 // every GiB so that the checksum proves the whole file was read. The
 // consumer worker maps it and sums every element; its own (anonymous)
 // memory must stay small while the page cache churns. For reference, the
-// same file is read with cat FILE >/dev/null.
+// same file is read with cat FILE >/dev/null. The file's cached pages are
+// dropped before each of the two reads.
 
-// bigResult is the outcome of the --bigdata scan.
+// bigResult is the outcome of the --bigdata scan. The two reads alternate
+// (cat, scan, cat, scan, ...) for --repeats rounds (default 2): on virtual
+// machines whose memory the host backs lazily, whichever read comes first
+// pays for it, so the best round of each is compared.
 type bigResult struct {
 	File        string  `json:"file"`
 	FS          string  `json:"fs"`
@@ -31,14 +38,16 @@ type bigResult struct {
 	Verified    bool    `json:"verified"`
 	Error       string  `json:"error"`
 	CreateNS    int64   `json:"create_ns"`
-	OpenNS      int64   `json:"open_ns"`
-	ScanNS      int64   `json:"scan_ns"`
+	OpenNS      int64   `json:"open_ns"`      // of the best scan
+	ScanNS      int64   `json:"scan_ns"`      // best scan, open included
+	ScanRunsNS  []int64 `json:"scan_runs_ns"` // every scan, open included
 	ScanGBps    float64 `json:"scan_gb_per_s"`
 	CatTool     string  `json:"cat_tool"`
-	CatNS       int64   `json:"cat_ns"`
+	CatNS       int64   `json:"cat_ns"` // best cat
+	CatRunsNS   []int64 `json:"cat_runs_ns"`
 	CatGBps     float64 `json:"cat_gb_per_s"`
-	RSSPeak     int64   `json:"consumer_rss_peak_bytes"`
-	AnonPeak    int64   `json:"consumer_anon_peak_bytes"`
+	RSSPeak     int64   `json:"consumer_rss_peak_bytes"`  // largest over the scans
+	AnonPeak    int64   `json:"consumer_anon_peak_bytes"` // largest over the scans
 }
 
 // bigMarks returns the indices and values of the non-zero elements of the
@@ -96,48 +105,67 @@ func (b *bench) runBigData(size int64) *bigResult {
 		r.Checksum += math.Float64bits(v)
 	}
 
-	b.prog.note(fmt.Sprintf("bigdata: the consumer scans %s through a mapping", formatSize(r.SizeBytes)))
-	w, err := b.worker()
-	if err == nil {
-		_, err = w.exchange(request{Op: "reset"}, nil, b.timeout(0))
+	r.CatTool = "cat"
+	cat, lerr := exec.LookPath("cat")
+	if lerr != nil {
+		r.CatTool = "io.Copy to io.Discard (no cat on PATH)"
 	}
-	var rep reply
-	if err == nil {
-		req := request{Op: "run", Transport: "bigdata-scan", DType: "<f8", N: n, Path: path}
-		rep, err = w.exchange(req, nil, b.timeout(r.SizeBytes))
+	rounds := b.cfg.repeats
+	if rounds == 0 {
+		rounds = 2
 	}
-	if err != nil {
-		r.Error = err.Error()
-		return r
-	}
-	r.OpenNS, r.ScanNS, r.RSSPeak, r.AnonPeak = rep.OpenNS, rep.ReadNS, rep.RSSPeak, rep.AnonPeak
-	r.ScanGBps = gbPerSec(r.SizeBytes, time.Duration(rep.OpenNS+rep.ReadNS))
-	if rep.Checksum != r.Checksum {
-		r.Error = fmt.Sprintf("checksum mismatch: the consumer answered %#x, the file sums to %#x", rep.Checksum, r.Checksum)
-		return r
+	for round := 1; round <= rounds; round++ {
+		// Each read starts with none of the file in the page cache.
+		if err := dropPageCache(path); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+			r.Error = err.Error()
+			return r
+		}
+		b.prog.note(fmt.Sprintf("bigdata round %d/%d: cat %s >/dev/null", round, rounds, formatSize(r.SizeBytes)))
+		t1 := time.Now()
+		if lerr == nil {
+			err = exec.Command(cat, path).Run() // stdout is /dev/null
+		} else {
+			err = copyToDiscard(path)
+		}
+		if err != nil {
+			r.Error = fmt.Sprintf("cat %s: %v", path, err)
+			return r
+		}
+		r.CatRunsNS = append(r.CatRunsNS, int64(time.Since(t1)))
+
+		if err := dropPageCache(path); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+			r.Error = err.Error()
+			return r
+		}
+		b.prog.note(fmt.Sprintf("bigdata round %d/%d: the consumer scans %s through a mapping", round, rounds, formatSize(r.SizeBytes)))
+		w, err := b.worker()
+		if err == nil {
+			_, err = w.exchange(request{Op: "reset"}, nil, b.timeout(0))
+		}
+		var rep reply
+		if err == nil {
+			req := request{Op: "run", Transport: "bigdata-scan", DType: "<f8", N: n, Path: path}
+			rep, err = w.exchange(req, nil, b.timeout(r.SizeBytes))
+		}
+		if err != nil {
+			r.Error = err.Error()
+			return r
+		}
+		if rep.Checksum != r.Checksum {
+			r.Error = fmt.Sprintf("checksum mismatch: the consumer answered %#x, the file sums to %#x", rep.Checksum, r.Checksum)
+			return r
+		}
+		scan := rep.OpenNS + rep.ReadNS
+		r.ScanRunsNS = append(r.ScanRunsNS, scan)
+		if r.ScanNS == 0 || scan < r.ScanNS {
+			r.ScanNS, r.OpenNS = scan, rep.OpenNS
+		}
+		r.RSSPeak, r.AnonPeak = max(r.RSSPeak, rep.RSSPeak), max(r.AnonPeak, rep.AnonPeak)
 	}
 	r.Verified = true
-
-	b.prog.note(fmt.Sprintf("bigdata: cat %s >/dev/null", formatSize(r.SizeBytes)))
-	st, err := os.Stat(path)
-	if err != nil {
-		r.Error = err.Error()
-		return r
-	}
-	r.CatTool = "cat"
-	t1 := time.Now()
-	if cat, lerr := exec.LookPath("cat"); lerr == nil {
-		err = exec.Command(cat, path).Run() // stdout is /dev/null
-	} else {
-		r.CatTool = "io.Copy to io.Discard (no cat on PATH)"
-		err = copyToDiscard(path)
-	}
-	if err != nil {
-		r.Error = fmt.Sprintf("cat %s: %v", path, err)
-		return r
-	}
-	r.CatNS = int64(time.Since(t1))
-	r.CatGBps = gbPerSec(st.Size(), time.Duration(r.CatNS))
+	r.CatNS = slices.Min(r.CatRunsNS)
+	r.ScanGBps = gbPerSec(r.SizeBytes, time.Duration(r.ScanNS))
+	r.CatGBps = gbPerSec(r.SizeBytes, time.Duration(r.CatNS))
 	return r
 }
 
@@ -200,15 +228,22 @@ func (r *bigResult) writeTable(w io.Writer) error {
 		ew.printf("  FAILED: %s\n", r.Error)
 		return ew.err
 	}
+	runs := func(v []int64) string {
+		var out []string
+		for _, x := range v {
+			out = append(out, formatDuration(time.Duration(x)))
+		}
+		return strings.Join(out, " ")
+	}
 	rows := [][]string{
-		{"", "method", "time", "GB/s", "open", "peak RSS", "peak anon RSS"},
-		{"", "mmap scan (consumer process)", formatDuration(time.Duration(r.OpenNS + r.ScanNS)), sig3(r.ScanGBps),
+		{"", "method", "best", "GB/s", "every round", "open", "peak RSS", "peak anon RSS"},
+		{"", "mmap scan (consumer process)", formatDuration(time.Duration(r.ScanNS)), sig3(r.ScanGBps), runs(r.ScanRunsNS),
 			formatDuration(time.Duration(r.OpenNS)), formatBytes(r.RSSPeak), formatBytes(r.AnonPeak)},
-		{"", r.CatTool + " FILE >/dev/null", formatDuration(time.Duration(r.CatNS)), sig3(r.CatGBps), "-", "-", "-"},
+		{"", r.CatTool + " FILE >/dev/null", formatDuration(time.Duration(r.CatNS)), sig3(r.CatGBps), runs(r.CatRunsNS), "-", "-", "-"},
 	}
 	writeColumns(ew, rows, 2)
 	if r.CatNS > 0 {
-		ew.printf("scan throughput / cat throughput: %sx; the checksum of every element was verified.\n", sig3(r.ScanGBps/r.CatGBps))
+		ew.printf("best scan throughput / best cat throughput: %sx; every scan's checksum was verified; the file's pages were dropped before each read.\n", sig3(r.ScanGBps/r.CatGBps))
 	}
 	return ew.err
 }
@@ -217,10 +252,10 @@ func (r *bigResult) writeTable(w io.Writer) error {
 func (r *bigResult) writeBenchLines(w io.Writer, cores int) error {
 	ew := &errWriter{w: w}
 	if r.Verified {
-		ew.printf("BenchmarkBigdata/size=%s/method=mmap-scan-%d\t%8d\t%12d ns/op\t%10.2f MB/s\n", formatSize(r.SizeBytes), cores, 1, r.OpenNS+r.ScanNS, r.ScanGBps*1e3)
+		ew.printf("BenchmarkBigdata/size=%s/method=mmap-scan-%d\t%8d\t%12d ns/op\t%10.2f MB/s\n", formatSize(r.SizeBytes), cores, len(r.ScanRunsNS), r.ScanNS, r.ScanGBps*1e3)
 	}
 	if r.CatNS > 0 {
-		ew.printf("BenchmarkBigdata/size=%s/method=cat-%d\t%8d\t%12d ns/op\t%10.2f MB/s\n", formatSize(r.SizeBytes), cores, 1, r.CatNS, r.CatGBps*1e3)
+		ew.printf("BenchmarkBigdata/size=%s/method=cat-%d\t%8d\t%12d ns/op\t%10.2f MB/s\n", formatSize(r.SizeBytes), cores, len(r.CatRunsNS), r.CatNS, r.CatGBps*1e3)
 	}
 	return ew.err
 }

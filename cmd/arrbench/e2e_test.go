@@ -218,17 +218,19 @@ func TestInterrupt(t *testing.T) {
 // TestBigData runs a scaled-down --bigdata scan (the full one maps a file
 // of twice the machine's memory and is a benchmark, not a test).
 func TestBigData(t *testing.T) {
-	code, stdout, stderr, doc := runArrbench(t, "--bigdata", "--bigdata-size", "32MiB")
+	code, stdout, stderr, doc := runArrbench(t, "--bigdata", "--bigdata-size", "32MiB", "--repeats", "3")
 	require.Equal(t, 0, code, "stderr: %s\nstdout: %s", stderr, stdout)
 	checkJSONShape(t, doc)
 	big := doc["bigdata"].(map[string]any)
 	requireFields(t, "bigdata", big, []string{"file", "fs", "size_bytes", "memory_bytes", "checksum", "verified", "error",
-		"create_ns", "open_ns", "scan_ns", "scan_gb_per_s", "cat_tool", "cat_ns", "cat_gb_per_s",
+		"create_ns", "open_ns", "scan_ns", "scan_runs_ns", "scan_gb_per_s", "cat_tool", "cat_ns", "cat_runs_ns", "cat_gb_per_s",
 		"consumer_rss_peak_bytes", "consumer_anon_peak_bytes"})
 	assert.Equal(t, true, big["verified"], big["error"])
 	assert.Equal(t, float64(32<<20), big["size_bytes"])
 	assert.Greater(t, big["scan_ns"], 0.0)
 	assert.Greater(t, big["cat_ns"], 0.0)
+	assert.Len(t, big["scan_runs_ns"], 3)
+	assert.Len(t, big["cat_runs_ns"], 3)
 	if sharedMemoryDir != "" {
 		assert.Greater(t, big["consumer_anon_peak_bytes"], 0.0)
 	}

@@ -50,7 +50,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 	data := fs.String("data", "normal", "data sets, comma-separated: normal, smooth, walk, or all")
 	fs.StringVar(&cfg.only, "only", "", "run only these transports or groups (go, python, reference), comma-separated")
 	fs.StringVar(&cfg.skip, "skip", "", "skip these transports or groups, comma-separated")
-	fs.IntVar(&cfg.repeats, "repeats", 0, "measured runs per transport and size (0: 3 to 5, fewer for runs of seconds)")
+	fs.IntVar(&cfg.repeats, "repeats", 0, "measured runs per transport and size (0: 3 to 5, fewer for runs of seconds); with --bigdata, rounds of cat and scan (0: 2)")
 	fs.IntVar(&cfg.warmup, "warmup", 1, "unmeasured warm-up runs (at most 4MiB) before the measured ones")
 	fs.StringVar(&cfg.shmDir, "shm-dir", defaultShmDir(), "shared-memory folder for the tmpfs transports")
 	fs.StringVar(&cfg.diskDir, "disk-dir", defaultDiskDir(), "disk folder for the disk transports")
