@@ -67,8 +67,16 @@ func sum(s []float64) float64 {
 
 var benchSink float64
 
-// benchDir is a tmpfs folder for benchmarks.
+// benchDir is a tmpfs folder for benchmarks: a new folder in
+// $ARRFILE_BENCH_SHM if set (for example a tmpfs mounted with huge=always),
+// else in /dev/shm.
 func benchDir(b *testing.B) string {
+	if d := os.Getenv("ARRFILE_BENCH_SHM"); d != "" {
+		dir, err := os.MkdirTemp(d, "mmfile-bench-")
+		require.NoError(b, err)
+		b.Cleanup(func() { os.RemoveAll(dir) })
+		return dir
+	}
 	if !dirWritable("/dev/shm") {
 		b.Skip("no /dev/shm")
 	}

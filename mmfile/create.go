@@ -76,9 +76,10 @@ func newTemp(name string, hb []byte, total int64, o *Options) (f *os.File, tmp s
 		return nil, "", err
 	}
 	setLive(f)
-	if o.Sparse {
-		err = f.Truncate(total)
-	} else {
+	// The size is set before the space is reserved, so that a tmpfs mounted
+	// with huge=within_size sees the final size and uses huge pages.
+	err = f.Truncate(total)
+	if err == nil && !o.Sparse {
 		err = reserve(f, 0, total)
 	}
 	if err != nil {
