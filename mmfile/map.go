@@ -7,13 +7,14 @@ import (
 	mmap "github.com/edsrzf/mmap-go"
 )
 
-// defaultPopulate is the method PopulateDefault uses: MADV_POPULATE_READ
-// was faster than MAP_POPULATE in BenchmarkFirstRead on Linux 6.18 (2-core
-// AMD EPYC VM, 1 GiB float64 array on /dev/shm, 180-200 ms against 200-300
-// ms); both fill the page tables page by page. Plain demand faulting was faster
-// than both there (140-165 ms: the kernel's fault-around maps 16 pages per
-// fault in a batch), which is why Options' zero value does not populate; see
-// docs/sharing.md.
+// defaultPopulate is the method PopulateDefault uses: MADV_POPULATE_READ.
+// In BenchmarkFirstRead on Linux 6.18 (2-core AMD EPYC VM, 1 GiB float64
+// array on /dev/shm, 4 KiB pages) it took 1.8-2.2 times the sum over a
+// resident heap slice measured in the same run, MAP_POPULATE 2.1-3.0 times;
+// both fill the page tables page by page. Plain demand faulting was faster
+// than both there (1.7-1.9 times: the kernel maps 16 pages per read fault in
+// a batch), which is why Options' zero value does not populate. With huge
+// pages on tmpfs all three match the heap sum. See docs/sharing.md.
 const defaultPopulate = PopulateAdvise
 
 // mapFile maps the first length bytes of f in the given mode, populating
