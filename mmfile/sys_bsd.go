@@ -34,4 +34,3 @@ func setLive(f *os.File)      {}
 func clearLive(f *os.File)    {}
 func isLive(path string) bool { return false }
 
-const ofdSupported = false

@@ -122,5 +122,3 @@ func isLive(path string) bool {
 	return lk.Type != unix.F_UNLCK
 }
 
-// ofdSupported reports whether byte-range locks are available.
-const ofdSupported = true
