@@ -33,4 +33,3 @@ const (
 func setLive(f *os.File)      {}
 func clearLive(f *os.File)    {}
 func isLive(path string) bool { return false }
-

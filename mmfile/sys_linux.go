@@ -121,4 +121,3 @@ func isLive(path string) bool {
 	}
 	return lk.Type != unix.F_UNLCK
 }
-

@@ -46,7 +46,6 @@ func setLive(f *os.File)      {}
 func clearLive(f *os.File)    {}
 func isLive(path string) bool { return false }
 
-
 func dirWritable(dir string) bool {
 	fi, err := os.Stat(dir)
 	return err == nil && fi.IsDir()
