@@ -47,9 +47,8 @@ func CreateAnon(name string, h *npy.Header, opt *Options) (*Array, error) {
 		f.Close()
 		return nil, wrap("create", label, err)
 	}
-	if o.Sparse {
-		err = f.Truncate(total)
-	} else {
+	err = f.Truncate(total)
+	if err == nil && !o.Sparse {
 		err = reserve(f, 0, total)
 	}
 	if err != nil {

@@ -129,11 +129,11 @@ func Receive(conn *net.UnixConn, mode Mode, opt *Options) (*Array, error) {
 	oob := make([]byte, unix.CmsgSpace(4*4))
 	n, oobn, flags, _, err := conn.ReadMsgUnix(buf, oob)
 	if err != nil {
-		return nil, wrap("receive", conn.LocalAddr().String(), err)
+		return nil, wrap("receive", connName(conn), err)
 	}
 	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 	if err != nil {
-		return nil, wrap("receive", conn.LocalAddr().String(), err)
+		return nil, wrap("receive", connName(conn), err)
 	}
 	var fds []int
 	for i := range msgs {
@@ -145,11 +145,19 @@ func Receive(conn *net.UnixConn, mode Mode, opt *Options) (*Array, error) {
 		for _, fd := range fds {
 			unix.Close(fd)
 		}
-		return nil, wrap("receive", conn.LocalAddr().String(), errors.New("message carries no array descriptor"))
+		return nil, wrap("receive", connName(conn), errors.New("message carries no array descriptor"))
 	}
 	for _, fd := range fds[1:] {
 		unix.Close(fd)
 	}
 	unix.CloseOnExec(fds[0])
 	return OpenFile(os.NewFile(uintptr(fds[0]), "received-array"), mode, opt)
+}
+
+// connName names a socket for error messages.
+func connName(conn *net.UnixConn) string {
+	if a := conn.LocalAddr(); a != nil && a.String() != "" {
+		return a.String()
+	}
+	return "unix socket"
 }
