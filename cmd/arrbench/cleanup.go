@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -50,6 +51,18 @@ type cleaner struct {
 	dirs  []string
 	globs []string
 	done  bool
+	// interrupted is set when a signal arrived: the signal handler then
+	// cleans up and exits with status 130, and the main goroutine must not
+	// exit first with its own status (see waitIfInterrupted).
+	interrupted atomic.Bool
+}
+
+// waitIfInterrupted blocks forever once a signal has arrived, leaving the
+// exit to the signal handler.
+func (c *cleaner) waitIfInterrupted() {
+	if c.interrupted.Load() {
+		select {}
+	}
 }
 
 // addDir registers a folder to remove with everything in it.
@@ -102,6 +115,7 @@ func onSignal(c *cleaner, stderr io.Writer) (stop func()) {
 	go func() {
 		select {
 		case s := <-ch:
+			c.interrupted.Store(true)
 			err := c.clean()
 			if err != nil {
 				fmt.Fprintf(stderr, "\narrbench: interrupted (%v); cleanup: %v\n", s, err)

@@ -168,8 +168,8 @@ func TestInterrupt(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), faultEnv+"=pipe-raw:hang",
 		testMainEnv+"=--quiet --sizes 64KiB --only pipe-raw --warmup 0 --shm-dir "+shm+" --disk-dir "+disk)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := newTailBuffer(64 << 10) // safe to read while the process writes
+	cmd.Stderr = stderr
 	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

@@ -182,10 +182,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		b.prog.on = true
 	}
 	defer func() {
+		clean.waitIfInterrupted()
 		b.shutdown()
 		if err := clean.clean(); err != nil {
 			fmt.Fprintf(stderr, "arrbench: cleanup: %v\n", err)
 		}
+		clean.waitIfInterrupted()
 		stop()
 	}()
 	if err := b.setup(); err != nil {
@@ -197,6 +199,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return b.bigDataReport(start)
 	}
 	b.runAll()
+	clean.waitIfInterrupted() // the run ended because its workers were stopped
 
 	var py *pythonInfo
 	for _, t := range ts {
@@ -258,6 +261,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func (b *bench) bigDataReport(start time.Time) int {
 	cfg := b.cfg
 	br := b.runBigData(cfg.bigdata)
+	b.clean.waitIfInterrupted()
 	b.prog.done()
 	rep := &report{
 		Date:       start,
