@@ -39,6 +39,34 @@ var (
 	// reader's limit (see WithMaxFrames).
 	ErrTooManyFrames = errors.New("codec: too many frames")
 
+	// ErrBadZip reports an .npz archive whose zip structure is malformed or
+	// inconsistent (directory records, sizes that lie, overlapping
+	// members, impossible compression ratios).
+	ErrBadZip = errors.New("codec: bad zip archive")
+
+	// ErrDuplicateMember reports an .npz archive with two members of the
+	// same name, or a writer asked to add a key twice.
+	ErrDuplicateMember = errors.New("codec: duplicate archive member")
+
+	// ErrNoMember reports a key that is not in the archive.
+	ErrNoMember = errors.New("codec: no such archive member")
+
+	// ErrNotNpy reports an archive member that is not an .npy array (its
+	// name does not end in .npy); NumPy returns such members as raw bytes.
+	ErrNotNpy = errors.New("codec: archive member is not an .npy array")
+
+	// ErrInsecureName reports a member name that could escape a folder if
+	// used as a path ("../x.npy", "/abs.npy", "a\\b.npy", "C:x.npy", empty).
+	ErrInsecureName = errors.New("codec: insecure archive member name")
+
+	// ErrUnsupported reports an archive member stored with a compression
+	// method other than stored or deflate, or encrypted.
+	ErrUnsupported = errors.New("codec: unsupported archive member")
+
+	// ErrTooManyMembers reports an archive whose directory lists more
+	// members than the limit (see WithMaxMembers).
+	ErrTooManyMembers = errors.New("codec: too many archive members")
+
 	// ErrClosed reports use of a Reader or Writer after Close.
 	ErrClosed = errors.New("codec: use after close")
 )

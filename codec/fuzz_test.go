@@ -145,3 +145,44 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+func FuzzNpzReader(f *testing.F) {
+	for _, opts := range [][]Option{nil, {WithDeflate(true)}, {WithAlignment(64)}} {
+		var buf bytes.Buffer
+		z, _ := NewNpzWriter(&buf, opts...)
+		WriteNpz(z, "a", []int16{1, 2, 3})
+		WriteNpz(z, "b", []float64{0.5}, 1, 1)
+		z.Close()
+		f.Add(buf.Bytes())
+	}
+	f.Add([]byte("PK\x05\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		z, err := NewNpzReader(bytes.NewReader(b), int64(len(b)), WithMaxMembers(1000))
+		if err != nil {
+			return
+		}
+		for _, m := range z.Members() {
+			// Declared sizes are bounded by the archive's bytes.
+			if m.Deflated && m.Size/maxDeflateRatio > m.CompressedSize+1 {
+				t.Fatalf("member %q: %d bytes from %d passed the ratio check", m.Name, m.Size, m.CompressedSize)
+			}
+			r, err := z.OpenRaw(m.Name)
+			if err != nil {
+				continue
+			}
+			n, err := io.Copy(io.Discard, r)
+			r.Close()
+			if n > m.Size {
+				t.Fatalf("member %q: read %d bytes, declared %d", m.Name, n, m.Size)
+			}
+			if err == nil && n != m.Size {
+				t.Fatalf("member %q: %d bytes without error, declared %d", m.Name, n, m.Size)
+			}
+			if a, err := z.Open(m.Key); err == nil {
+				io.Copy(io.Discard, a)
+				a.Close()
+			}
+		}
+		z.Verify()
+	})
+}

@@ -87,6 +87,10 @@ const (
 	// command-line tool accepts without --memory).
 	DefaultMaxFrameSize = 128 << 20
 
+	// DefaultMaxMembers is the default limit on the number of members of
+	// an .npz archive a reader accepts.
+	DefaultMaxMembers = 1 << 17
+
 	// DefaultMaxFrames is the reader's default limit on the number of frames
 	// in a seek table (4 TiB of data at 1 MiB per frame).
 	DefaultMaxFrames = 1 << 22
@@ -102,6 +106,10 @@ type config struct {
 	maxFrameSize int64
 	maxFrames    int
 	name         string
+	levelSet     bool
+	deflate      bool
+	align        int
+	maxMembers   int
 }
 
 func defaultConfig() config {
@@ -113,6 +121,7 @@ func defaultConfig() config {
 		frameCRC:     true,
 		maxFrameSize: DefaultMaxFrameSize,
 		maxFrames:    DefaultMaxFrames,
+		maxMembers:   DefaultMaxMembers,
 	}
 }
 
@@ -134,13 +143,16 @@ func newConfig(opts []Option) (config, error) {
 // the other side ignores it. Options are fixed at construction.
 type Option func(*config) error
 
-// WithLevel sets the compression level (writers). Default DefaultLevel.
+// WithLevel sets the compression level (writers). Default DefaultLevel for
+// zstd; for deflated .npz members the levels map to deflate levels 1, 6, 7
+// and 9, and the default is 6 (what np.savez_compressed uses).
 func WithLevel(l Level) Option {
 	return func(c *config) error {
 		if l < LevelFastest || l > LevelBest {
 			return fmt.Errorf("codec: compression level %d out of range %d-%d", int(l), LevelFastest, LevelBest)
 		}
 		c.level = l
+		c.levelSet = true
 		return nil
 	}
 }
@@ -227,6 +239,45 @@ func WithMaxFrames(n int) Option {
 func WithName(name string) Option {
 	return func(c *config) error {
 		c.name = name
+		return nil
+	}
+}
+
+// WithDeflate sets whether an .npz writer deflates its members, as
+// np.savez_compressed does, instead of storing them, as np.savez does.
+// Default false (stored).
+func WithDeflate(b bool) Option {
+	return func(c *config) error {
+		c.deflate = b
+		return nil
+	}
+}
+
+// WithAlignment makes an .npz writer pad each stored member's local header
+// (with a zip extra field, ID 0xD935 as Android's zipalign uses) so that
+// the member's array data starts at a multiple of n bytes in the archive:
+// such members can be memory-mapped in place. n must be a power of two up
+// to 4096; 0 (the default) means no padding, the layout NumPy writes.
+// Deflated members are never aligned.
+func WithAlignment(n int) Option {
+	return func(c *config) error {
+		if n < 0 || n > 4096 || n&(n-1) != 0 {
+			return fmt.Errorf("codec: alignment %d is not a power of two up to 4096", n)
+		}
+		c.align = n
+		return nil
+	}
+}
+
+// WithMaxMembers sets the largest number of members an .npz reader accepts
+// (ErrTooManyMembers beyond it), checked before the directory is parsed.
+// Range 1 to 1<<24; default DefaultMaxMembers.
+func WithMaxMembers(n int) Option {
+	return func(c *config) error {
+		if n < 1 || n > 1<<24 {
+			return fmt.Errorf("codec: max members %d out of range 1-%d", n, 1<<24)
+		}
+		c.maxMembers = n
 		return nil
 	}
 }

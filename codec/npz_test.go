@@ -1,0 +1,399 @@
+package codec
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/arrfile/arrfile/npy"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// writeTestNpz writes three arrays with the given options to w.
+func writeTestNpz(t testing.TB, w io.Writer, opts ...Option) {
+	z, err := NewNpzWriter(w, opts...)
+	require.NoError(t, err)
+	f := make([]float64, 1000)
+	for i := range f {
+		f[i] = float64(i) / 8
+	}
+	require.NoError(t, WriteNpz(z, "floats", f, 10, 100))
+	require.NoError(t, WriteNpz(z, NpzKey(0), []int32{1, -2, 3}))
+	require.NoError(t, WriteNpz(z, "empty", []uint8{}, 0, 3))
+	require.NoError(t, z.Close())
+}
+
+func checkTestNpz(t testing.TB, z *NpzReader) {
+	assert.Equal(t, []string{"floats", "arr_0", "empty"}, z.Keys())
+	f, h, err := ReadNpz[float64](z, "floats")
+	require.NoError(t, err)
+	assert.Equal(t, []int{10, 100}, h.Shape)
+	assert.Equal(t, 12.5, f[100])
+	i, _, err := ReadNpz[int32](z, "arr_0.npy") // the full member name works too
+	require.NoError(t, err)
+	assert.Equal(t, []int32{1, -2, 3}, i)
+	e, h, err := ReadNpz[uint8](z, "empty")
+	require.NoError(t, err)
+	assert.Empty(t, e)
+	assert.Equal(t, []int{0, 3}, h.Shape)
+	require.NoError(t, z.Verify())
+	_, err = z.Member("nope")
+	assert.ErrorIs(t, err, ErrNoMember)
+	_, _, err = ReadNpz[float32](z, "floats")
+	assert.ErrorIs(t, err, npy.ErrTypeMismatch)
+}
+
+func TestNpzRoundTrip(t *testing.T) {
+	for name, opts := range map[string][]Option{
+		"stored":  nil,
+		"deflate": {WithDeflate(true)},
+		"fastest": {WithDeflate(true), WithLevel(LevelFastest)},
+		"aligned": {WithAlignment(64)},
+	} {
+		t.Run(name+"/buffer", func(t *testing.T) {
+			var buf bytes.Buffer
+			writeTestNpz(t, &buf, opts...)
+			z, err := NewNpzReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+			require.NoError(t, err)
+			checkTestNpz(t, z)
+			for _, m := range z.Members() {
+				assert.Equal(t, name == "deflate" || name == "fastest", m.Deflated)
+				assert.True(t, m.IsNpy())
+			}
+		})
+		t.Run(name+"/file", func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "a.npz")
+			f, err := os.Create(path)
+			require.NoError(t, err)
+			_, err = f.Write([]byte("prefix")) // the archive need not start at offset 0 of the file
+			require.NoError(t, err)
+			writeTestNpz(t, f, opts...)
+			require.NoError(t, f.Close())
+			b, _ := os.ReadFile(path)
+			b = b[len("prefix"):]
+			z, err := NewNpzReader(bytes.NewReader(b), int64(len(b)))
+			require.NoError(t, err)
+			checkTestNpz(t, z)
+			// Local headers were completed in place: no data descriptors.
+			assert.NotContains(t, string(b), "PK\x07\x08")
+		})
+	}
+}
+
+func TestNpzAlignment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.npz")
+	z, err := CreateNpz(path, WithAlignment(64))
+	require.NoError(t, err)
+	for i := 0; i < 20; i++ {
+		require.NoError(t, WriteNpz(z, strings.Repeat("k", i+1), make([]float32, i*7+1)))
+	}
+	require.NoError(t, z.Close())
+	r, err := OpenNpz(path)
+	require.NoError(t, err)
+	defer r.Close()
+	raw, _ := os.ReadFile(path)
+	for _, k := range r.Keys() {
+		off, h, err := r.ArrayOffset(k)
+		require.NoError(t, err)
+		assert.Zero(t, off%64, "member %s data at %d", k, off)
+		v, err := npy.View[float32](raw[off:off+h.DataSize()], h.DType)
+		require.NoError(t, err)
+		assert.Len(t, v, len(k)*7-6)
+	}
+	// Without alignment the offsets are NumPy's (not aligned in general).
+	var buf bytes.Buffer
+	writeTestNpz(t, &buf, WithDeflate(true))
+	dz, err := NewNpzReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	require.NoError(t, err)
+	_, _, err = dz.ArrayOffset("floats")
+	assert.ErrorIs(t, err, ErrUnsupported)
+}
+
+func TestNpzWriterErrors(t *testing.T) {
+	z, err := NewNpzWriter(io.Discard)
+	require.NoError(t, err)
+	require.NoError(t, WriteNpz(z, "a", []int8{1}))
+	assert.ErrorIs(t, WriteNpz(z, "a", []int8{1}), ErrDuplicateMember)
+	for _, bad := range []string{"../x", "/abs", `a\b`, "C:x", "", "a/../../b"} {
+		assert.ErrorIs(t, WriteNpz(z, bad, []int8{1}), ErrInsecureName, bad)
+	}
+	mw, err := z.Create("b", &npy.Header{DType: npy.DTypeOf[int16](), Shape: []int{2}})
+	require.NoError(t, err)
+	_, err = z.Create("c", &npy.Header{DType: npy.DTypeOf[int16](), Shape: []int{2}})
+	assert.Error(t, err, "previous member open")
+	_, err = mw.Write(make([]byte, 5))
+	assert.ErrorIs(t, err, npy.ErrSize)
+	_, err = mw.Write(make([]byte, 3))
+	require.NoError(t, err)
+	assert.ErrorIs(t, mw.Close(), npy.ErrSize)
+	assert.Error(t, z.Close())
+
+	// A failed CreateNpz leaves no file behind and the old one untouched.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.npz")
+	require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
+	z, err = CreateNpz(path)
+	require.NoError(t, err)
+	assert.Error(t, z.CopyNpy("a", bytes.NewReader([]byte("\x93NUMPY garbage"))))
+	assert.Error(t, z.Close())
+	b, _ := os.ReadFile(path)
+	assert.Equal(t, "old", string(b))
+	entries, _ := os.ReadDir(dir)
+	assert.Len(t, entries, 1)
+}
+
+// zipWith builds a zip archive with archive/zip (which lets us create
+// hostile names and duplicates).
+func zipWith(t testing.TB, members ...[2]string) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, m := range members {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: m[0], Method: zip.Store})
+		require.NoError(t, err)
+		_, err = w.Write([]byte(m[1]))
+		require.NoError(t, err)
+	}
+	require.NoError(t, zw.Close())
+	return buf.Bytes()
+}
+
+func npyOf(t testing.TB, data []int16) string {
+	var buf bytes.Buffer
+	require.NoError(t, npy.Write(&buf, data))
+	return buf.String()
+}
+
+func openNpzBytes(b []byte, opts ...Option) (*NpzReader, error) {
+	return NewNpzReader(bytes.NewReader(b), int64(len(b)), opts...)
+}
+
+func TestNpzHostileNames(t *testing.T) {
+	a := npyOf(t, []int16{1, 2})
+	names := []string{"../x.npy", "/abs.npy", `a\b.npy`, "C:x.npy", ".npy"}
+	var ms [][2]string
+	for _, n := range names {
+		ms = append(ms, [2]string{n, a})
+	}
+	z, err := openNpzBytes(zipWith(t, ms...))
+	require.NoError(t, err)
+	for _, m := range z.Members() {
+		if m.Name == ".npy" {
+			// Key "" is empty: insecure as a name.
+			assert.ErrorIs(t, CheckName(m.Key), ErrInsecureName)
+			continue
+		}
+		assert.ErrorIs(t, CheckName(m.Name), ErrInsecureName, m.Name)
+		// Reading is fine: the library never makes paths from names.
+		v, _, err := ReadNpz[int16](z, m.Key)
+		require.NoError(t, err)
+		assert.Equal(t, []int16{1, 2}, v)
+	}
+	assert.NoError(t, CheckName("dir/ok.npy"))
+}
+
+func TestNpzDuplicatesAndNonNpy(t *testing.T) {
+	a := npyOf(t, []int16{1})
+	_, err := openNpzBytes(zipWith(t, [2]string{"a.npy", a}, [2]string{"a.npy", a}))
+	assert.ErrorIs(t, err, ErrDuplicateMember)
+	_, err = openNpzBytes(zipWith(t, [2]string{"a.npy", a}, [2]string{"a", "x"}))
+	assert.ErrorIs(t, err, ErrDuplicateMember)
+
+	z, err := openNpzBytes(zipWith(t, [2]string{"notes.txt", "hello"}, [2]string{"fake.npy", "not npy"}))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"notes.txt", "fake"}, z.Keys())
+	_, err = z.Open("notes.txt")
+	assert.ErrorIs(t, err, ErrNotNpy)
+	raw, err := z.OpenRaw("notes.txt")
+	require.NoError(t, err)
+	b, err := io.ReadAll(raw)
+	require.NoError(t, err)
+	assert.Equal(t, "hello", string(b))
+	_, err = z.Open("fake")
+	assert.ErrorIs(t, err, npy.ErrBadMagic)
+	assert.Error(t, z.Verify())
+}
+
+// centralOffset returns the offset of the first central directory entry.
+func centralOffset(b []byte) int {
+	return bytes.LastIndex(b, []byte("PK\x01\x02"))
+}
+
+func TestNpzLyingSizesAndCRC(t *testing.T) {
+	a := npyOf(t, []int16{1, 2, 3, 4})
+	good := zipWith(t, [2]string{"a.npy", a})
+	cd := bytes.Index(good, []byte("PK\x01\x02"))
+
+	t.Run("crc", func(t *testing.T) {
+		b := append([]byte(nil), good...)
+		b[cd+16] ^= 1
+		z, err := openNpzBytes(b)
+		require.NoError(t, err)
+		_, _, err = ReadNpz[int16](z, "a")
+		assert.ErrorIs(t, err, ErrChecksum)
+		assert.ErrorIs(t, z.Verify(), ErrChecksum)
+		// The header alone is still readable.
+		h, err := z.Header("a")
+		require.NoError(t, err)
+		assert.Equal(t, []int{4}, h.Shape)
+	})
+	t.Run("data corrupted", func(t *testing.T) {
+		b := append([]byte(nil), good...)
+		b[30+len("a.npy")+len(a)-1] ^= 0xFF // last data byte (no extra field)
+		z, err := openNpzBytes(b)
+		require.NoError(t, err)
+		assert.ErrorIs(t, z.Verify(), ErrChecksum)
+	})
+	t.Run("stored sizes differ", func(t *testing.T) {
+		b := append([]byte(nil), good...)
+		binary.LittleEndian.PutUint32(b[cd+24:], uint32(len(a)+10))
+		_, err := openNpzBytes(b)
+		assert.ErrorIs(t, err, ErrBadZip)
+	})
+	t.Run("member overruns directory", func(t *testing.T) {
+		b := append([]byte(nil), good...)
+		binary.LittleEndian.PutUint32(b[cd+20:], uint32(len(a)+100))
+		binary.LittleEndian.PutUint32(b[cd+24:], uint32(len(a)+100))
+		_, err := openNpzBytes(b)
+		assert.ErrorIs(t, err, ErrBadZip)
+	})
+	t.Run("member smaller than its header says", func(t *testing.T) {
+		short := zipWith(t, [2]string{"a.npy", a[:len(a)-2]})
+		z, err := openNpzBytes(short)
+		require.NoError(t, err)
+		_, err = z.Open("a")
+		assert.ErrorIs(t, err, ErrBadZip)
+		_, _, err = ReadNpz[int16](z, "a")
+		assert.ErrorIs(t, err, npy.ErrTruncated)
+	})
+	t.Run("truncated archive", func(t *testing.T) {
+		for cut := 0; cut < len(good); cut += 7 {
+			z, err := openNpzBytes(good[:cut])
+			if err == nil {
+				err = z.Verify()
+			}
+			assert.Error(t, err, "cut %d", cut)
+		}
+	})
+	t.Run("huge member count", func(t *testing.T) {
+		b := append([]byte(nil), good...)
+		eocd := bytes.LastIndex(b, []byte("PK\x05\x06"))
+		binary.LittleEndian.PutUint16(b[eocd+8:], 60000)
+		binary.LittleEndian.PutUint16(b[eocd+10:], 60000)
+		_, err := openNpzBytes(b)
+		assert.ErrorIs(t, err, ErrBadZip)
+		_, err = openNpzBytes(b, WithMaxMembers(10))
+		assert.ErrorIs(t, err, ErrTooManyMembers)
+	})
+	t.Run("overlapping members", func(t *testing.T) {
+		two := zipWith(t, [2]string{"a.npy", a}, [2]string{"b.npy", a})
+		c2 := bytes.LastIndex(two, []byte("PK\x01\x02"))
+		binary.LittleEndian.PutUint32(two[c2+42:], 0) // b's local header offset = a's
+		_, err := openNpzBytes(two)
+		assert.ErrorIs(t, err, ErrBadZip)
+	})
+	t.Run("not a zip", func(t *testing.T) {
+		_, err := openNpzBytes([]byte(a))
+		assert.ErrorIs(t, err, ErrBadZip)
+		assert.Contains(t, err.Error(), ".npy file")
+		_, err = openNpzBytes(nil)
+		assert.ErrorIs(t, err, ErrBadZip)
+	})
+}
+
+// deflateBomb returns an archive with one deflated member of n zero bytes
+// (a well-compressible "bomb"), and its central directory offset.
+func deflateBomb(t testing.TB, n int) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "a.npy", Method: zip.Deflate})
+	require.NoError(t, err)
+	_, err = w.Write(make([]byte, n))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	return buf.Bytes()
+}
+
+func TestNpzBombs(t *testing.T) {
+	// A member claiming far more than deflate can produce from its bytes
+	// is refused at open, before inflating.
+	b := deflateBomb(t, 1<<20)
+	cd := centralOffset(b)
+	binary.LittleEndian.PutUint32(b[cd+24:], 0xFFFFFFF0)
+	_, err := openNpzBytes(b)
+	assert.ErrorIs(t, err, ErrBadZip)
+	assert.Contains(t, err.Error(), "zip bomb")
+
+	// A member that inflates to more than it declares is cut at the
+	// declared size and reported.
+	b = deflateBomb(t, 1<<20)
+	cd = centralOffset(b)
+	binary.LittleEndian.PutUint32(b[cd+24:], 1000)
+	binary.LittleEndian.PutUint32(b[cd+16:], crc32.ChecksumIEEE(make([]byte, 1000)))
+	z, err := openNpzBytes(b)
+	require.NoError(t, err)
+	raw, err := z.OpenRaw("a")
+	require.NoError(t, err)
+	got, err := io.ReadAll(raw)
+	assert.ErrorIs(t, err, ErrBadZip)
+	assert.LessOrEqual(t, len(got), 1000)
+}
+
+func TestNpzInnerHeaderTooLarge(t *testing.T) {
+	// An .npy whose header length field is 4 GiB - 1 (v2): refused on
+	// member access with npy's own error, before reading it.
+	huge := []byte("\x93NUMPY\x02\x00\xff\xff\xff\xff")
+	z, err := openNpzBytes(zipWith(t, [2]string{"a.npy", string(huge)}))
+	require.NoError(t, err)
+	_, err = z.Open("a")
+	assert.ErrorIs(t, err, npy.ErrHeaderTooLarge)
+}
+
+func TestNpzZip64(t *testing.T) {
+	// 70000 members force ZIP64 end records (count above 0xFFFF).
+	var buf bytes.Buffer
+	z, err := NewNpzWriter(&buf)
+	require.NoError(t, err)
+	const n = 70000
+	for i := 0; i < n; i++ {
+		require.NoError(t, WriteNpz(z, NpzKey(i), []uint8{uint8(i)}))
+	}
+	require.NoError(t, z.Close())
+	r, err := openNpzBytes(buf.Bytes())
+	require.NoError(t, err)
+	assert.Len(t, r.Keys(), n)
+	v, _, err := ReadNpz[uint8](r, NpzKey(n-1))
+	require.NoError(t, err)
+	assert.Equal(t, []uint8{uint8((n - 1) % 256)}, v)
+	_, err = openNpzBytes(buf.Bytes(), WithMaxMembers(n-1))
+	assert.ErrorIs(t, err, ErrTooManyMembers)
+	// archive/zip agrees.
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	require.NoError(t, err)
+	assert.Len(t, zr.File, n)
+}
+
+func TestNpzStdlibReadsOurs(t *testing.T) {
+	for _, opts := range [][]Option{nil, {WithDeflate(true)}, {WithAlignment(64)}} {
+		var buf bytes.Buffer
+		writeTestNpz(t, &buf, opts...)
+		zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		require.NoError(t, err)
+		for _, f := range zr.File {
+			rc, err := f.Open()
+			require.NoError(t, err)
+			_, h, err := npy.ReadAll(rc)
+			require.NoError(t, err, f.Name)
+			assert.NotNil(t, h)
+			_, err = io.Copy(io.Discard, rc)
+			assert.NoError(t, err)
+			rc.Close()
+		}
+	}
+}
