@@ -13,10 +13,10 @@ import (
 )
 
 // zstd-disk: the producer compresses its slice into a seekable .npy.zst in
-// --disk-dir (the .npy header alone in the first frame, then data frames,
-// compressed in parallel by codec.Writer) and publishes it; the consumer
-// decompresses the data in parallel straight into a new slice
-// (codec.Reader.ReadAt) and sums it.
+// --disk-dir (codec.NpyWriter: the .npy header alone in the first frame,
+// then data frames compressed in parallel) and publishes it; the consumer
+// opens it (codec.OpenNpy), decompresses the data in parallel straight into
+// a new slice (NpyReader.ReadDataAt) and sums it.
 
 func init() {
 	consumers["zstd-disk"] = consumeZstd
@@ -32,7 +32,7 @@ func init() {
 		{
 			Name:       "zstd-disk",
 			Kind:       kindGo,
-			Desc:       "producer compresses its slice to a seekable .npy.zst in --disk-dir (codec.Writer, fsync), consumer decompresses it in parallel into a new slice",
+			Desc:       "producer compresses its slice to a seekable .npy.zst in --disk-dir (codec.NpyWriter, fsync), consumer decompresses it in parallel into a new slice",
 			Compressed: true,
 			MemNeed:    func(s int64) int64 { return s + 64<<20 },
 			Run:        runZstd("zstd-disk", false),
@@ -63,18 +63,8 @@ func writeNpyZst(ds *dataSet, n int, path string, level codec.Level) (err error)
 			os.Remove(f.Name())
 		}
 	}()
-	zw, err := codec.NewWriter(f, codec.WithLevel(level), codec.WithName(path))
+	zw, err := codec.NewNpyWriter(f, &npy.Header{DType: dtypeOf(ds), Shape: []int{n}}, codec.WithLevel(level), codec.WithName(path))
 	if err != nil {
-		return err
-	}
-	hdr, err := npy.AppendHeader(nil, &npy.Header{DType: dtypeOf(ds), Shape: []int{n}})
-	if err != nil {
-		return err
-	}
-	if _, err := zw.Write(hdr); err != nil {
-		return err
-	}
-	if err := zw.EndFrame(); err != nil {
 		return err
 	}
 	if _, err := zw.Write(ds.Bytes(n)); err != nil {
@@ -132,35 +122,18 @@ func runZstd(name string, cold bool) func(*bench, *dataSet, int) (measurement, e
 	}
 }
 
-// consumeZstd opens the .npy.zst, reads its header from the first frame,
-// decompresses the data in parallel into a new slice and sums it.
+// consumeZstd opens the .npy.zst, decompresses the data in parallel into
+// a new slice and sums it.
 func consumeZstd(w *worker, req *request, _ io.Reader) (reply, error) {
 	t0 := time.Now()
-	r, err := codec.Open(req.Path, codec.WithConcurrency(runtime.GOMAXPROCS(0)))
+	r, err := codec.OpenNpy(req.Path, codec.WithConcurrency(runtime.GOMAXPROCS(0)))
 	if err != nil {
 		return reply{}, err
 	}
 	w.release = append(w.release, func() { r.Close() })
-	if !r.Seekable() || r.NumFrames() < 1 {
-		return reply{}, fmt.Errorf("%s: not a seekable .npy.zst", req.Path)
-	}
-	first := r.Frame(0)
-	if first.DecompressedSize > npy.DefaultMaxHeaderSize {
-		return reply{}, fmt.Errorf("%s: first frame of %d bytes is not an .npy header", req.Path, first.DecompressedSize)
-	}
-	hb := make([]byte, first.DecompressedSize)
-	if _, err := r.ReadAt(hb, 0); err != nil {
-		return reply{}, err
-	}
-	h, err := npy.ParseHeader(hb)
-	if err != nil {
-		return reply{}, fmt.Errorf("%s: %w", req.Path, err)
-	}
+	h := r.Header
 	if h.DType.String() != req.DType || h.NumElements() != req.N || len(h.Shape) != 1 {
 		return reply{}, fmt.Errorf("%s holds %v of %s, want (%d,) of %s", req.Path, h.Shape, h.DType, req.N, req.DType)
-	}
-	if r.Size() != h.DataOffset+h.DataSize() {
-		return reply{}, fmt.Errorf("%s decompresses to %d bytes, its header says %d", req.Path, r.Size(), h.DataOffset+h.DataSize())
 	}
 	var data []byte
 	var sum func() uint64
@@ -176,7 +149,7 @@ func consumeZstd(w *worker, req *request, _ io.Reader) (reply, error) {
 	default:
 		return reply{}, fmt.Errorf("unsupported dtype %s", req.DType)
 	}
-	if _, err := r.ReadAt(data, h.DataOffset); err != nil && err != io.EOF {
+	if err := r.ReadDataAt(data, 0); err != nil {
 		return reply{}, err
 	}
 	t1 := time.Now()
