@@ -187,7 +187,12 @@ class Producer:
 
     def reset(self, req):
         gc.collect()
-        return self.ask({"op": "reset"}, req.get("timeout", 60))
+        rep = self.ask({"op": "reset"}, req.get("timeout", 60))
+        if not rep.get("rss_reset"):
+            # The peak RSS counter cannot be reset here: a fresh consumer
+            # process starts from a fresh peak.
+            self.restart_consumer()
+        return rep
 
     def run(self, req):
         t = req["transport"]

@@ -7,18 +7,50 @@
 // socket, so that no transport pays for process start-up) receives it,
 // makes it usable and sums every element; the producer checks the sum.
 // The clock runs from the producer starting the hand-off until the
-// consumer's answer arrives. Each transport is reported with its phases:
-// producer (encode or write), hand-off, consumer open (decode or map),
-// consumer read, the end-to-end time, GB/s, the speed-up against the
-// pipe-gob baseline, and the consumer's peak resident memory.
+// consumer's answer arrives. Before each run the consumer frees what the
+// last one left and resets its peak RSS counter, so each row reports its
+// own peak.
+//
+// Transports (arrbench -list):
+//
+//	pipe-gob           encoding/gob through the socket into a new slice: the baseline
+//	pipe-raw           raw bytes through the socket into a preallocated slice
+//	npy-tmpfs          .npy written to --shm-dir (mmfile.Write), mapped by the consumer
+//	npy-tmpfs-inplace  .npy created and filled in place (mmfile.Create), published, mapped
+//	npy-disk           npy-tmpfs on --disk-dir, published with fsync
+//	zstd-disk          seekable .npy.zst on --disk-dir, decompressed in parallel
+//	memfd              anonymous array passed as a descriptor (mmfile.CreateAnon, Send)
+//	py-pickle, py-shm, py-npy, py-npy-inplace
+//	                   Python's multiprocessing pickling, SharedMemory, np.save +
+//	                   np.load(mmap_mode="r") and open_memmap(w+), run by an
+//	                   embedded Python program with an interpreter that has NumPy
+//	inproc-copy, inproc-clone, inproc-sum
+//	                   in-process references: copy, copy into new memory, the sum
+//
+// With --cold, npy-disk-cold and zstd-disk-cold also drop the file's pages
+// from the page cache before the hand-off. Data sets (--data): normal
+// (standard normal float64), smooth (a smooth float64 signal rounded to 3
+// decimals) and walk (an int32 random walk).
+//
+// Output: a table per data set and size on stdout, fastest first, with the
+// speed-up against pipe-gob, and Go benchmark lines that benchstat reads;
+// --json and --csv write every measurement and the machine, --plot draws
+// end-to-end time against size. --bigdata instead scans a sparse .npy of
+// twice the machine's memory through a mapping, next to cat.
+//
+// Every file arrbench makes lives in a private folder in --shm-dir and
+// --disk-dir that is removed at the end, on Ctrl-C and when a worker dies;
+// a worker that dies or stops answering (--timeout) becomes an error row.
 //
 // Usage:
 //
 //	arrbench [flags]
 //
 // With no flags it runs every transport on standard normal float64 arrays
-// of 64KiB, 1MiB, 16MiB and 256MiB in about a minute. Run arrbench -h for
-// the flags; arrbench -list for the transports.
+// of 64KiB, 1MiB, 16MiB and 256MiB in about a minute on two cores. For
+// example:
+//
+//	arrbench --sizes 1MiB,1GiB --data all --json out.json --plot out.svg
 package main
 
 import (
