@@ -5,10 +5,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"io"
 	"strings"
-
-	"github.com/arrfile/arrfile/npy"
 )
 
 var checksumCmd = &command{
@@ -21,6 +18,7 @@ padding: NumPy's np.ascontiguousarray(a.astype(a.dtype.newbyteorder('<'))).tobyt
 A Fortran-order or big-endian file has the same checksum as its C-order
 little-endian twin. Mapped files are hashed in place with little memory.`,
 	setup: func(fs *flag.FlagSet, e *env) func([]string) int {
+		fs.IntVar(&e.threads, "threads", 0, "frames of .npy.zst files decompressed at once (`N`, default: all cores)")
 		return func(args []string) int {
 			if len(args) == 0 {
 				return e.usageError("no FILE given")
@@ -38,7 +36,7 @@ little-endian twin. Mapped files are hashed in place with little memory.`,
 }
 
 func (e *env) checksum(name string) error {
-	hs, err := openArrays(name)
+	hs, err := openArrays(name, openOptions{threads: e.threads})
 	if err != nil {
 		return err
 	}
@@ -56,10 +54,7 @@ func (e *env) checksum(name string) error {
 // canonicalSHA256 hashes the canonical bytes of an array.
 func canonicalSHA256(a *arrayHandle) ([]byte, error) {
 	hash := sha256.New()
-	err := a.do(func(_ io.ReaderAt, data []byte) error {
-		return npy.WriteCanonical(hash, a.header, data)
-	})
-	if err != nil {
+	if err := a.canonical(hash); err != nil {
 		return nil, err
 	}
 	return hash.Sum(nil), nil

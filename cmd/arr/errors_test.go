@@ -140,7 +140,7 @@ func TestTruncatedUnderReader(t *testing.T) {
 	require.NoError(t, npy.WriteFile(p, data))
 
 	for _, op := range []string{"checksum", "show"} {
-		hs, err := openArrays(p)
+		hs, err := openArrays(p, openOptions{})
 		require.NoError(t, err)
 		require.NoError(t, os.Truncate(p, 64))
 		if op == "checksum" {

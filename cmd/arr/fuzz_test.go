@@ -31,7 +31,7 @@ func FuzzShowFile(f *testing.F) {
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		hs, err := openArrays(p)
+		hs, err := openArrays(p, openOptions{})
 		if err != nil {
 			return
 		}

@@ -38,6 +38,10 @@ type infoJSON struct {
 	ItemSize     int    `json:"itemsize"`
 	FileSize     *int64 `json:"file_size,omitempty"`
 	Trailing     int64  `json:"trailing_bytes"`
+	// .npy.zst only
+	CompressedSize *int64 `json:"compressed_size,omitempty"`
+	Frames         *int   `json:"frames,omitempty"`
+	Seekable       *bool  `json:"seekable,omitempty"`
 }
 
 func (e *env) info(files []string, asJSON bool) int {
@@ -62,6 +66,12 @@ func (e *env) info(files []string, asJSON bool) int {
 				}
 				if a.fileSize >= 0 {
 					o.FileSize = &a.fileSize
+				}
+				if z := a.zst; z != nil {
+					o.CompressedSize, o.Seekable = &z.compressedSize, &z.seekable
+					if z.seekable {
+						o.Frames = &z.frames
+					}
 				}
 				objs = append(objs, o)
 				continue
@@ -105,7 +115,20 @@ func writeInfo(w io.Writer, a *arrayHandle) {
 		order = "Fortran"
 	}
 	fmt.Fprintf(w, "%s:\n", a.label)
-	fmt.Fprintf(w, "  format:      %s %s\n", a.format, h.Version)
+	if z := a.zst; z != nil {
+		access := fmt.Sprintf("%d frames, seekable", z.frames)
+		if !z.seekable {
+			access = "no seek table: sequential access only"
+		}
+		fmt.Fprintf(w, "  format:      npy.zst (npy %s), %s\n", h.Version, access)
+		ratio := ""
+		if z.compressedSize > 0 {
+			ratio = fmt.Sprintf(", ratio %.2f", float64(h.DataOffset+h.DataSize())/float64(z.compressedSize))
+		}
+		fmt.Fprintf(w, "  compressed:  %d bytes%s%s\n", z.compressedSize, humanSuffix(z.compressedSize), ratio)
+	} else {
+		fmt.Fprintf(w, "  format:      %s %s\n", a.format, h.Version)
+	}
 	fmt.Fprintf(w, "  dtype:       %s\n", h.DType)
 	fmt.Fprintf(w, "  shape:       %s\n", pyShape(h.Shape))
 	fmt.Fprintf(w, "  order:       %s\n", order)

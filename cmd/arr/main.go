@@ -1,6 +1,6 @@
-// Command arr inspects, checks, prints and manages the array files that
-// arrfile processes share: NumPy .npy files (and the shared-memory folder
-// they usually live in).
+// Command arr inspects, checks, prints, converts and manages the array files
+// that arrfile processes share: NumPy .npy files, their seekable zstd form
+// .npy.zst, and the shared-memory folder they usually live in.
 //
 // Usage:
 //
@@ -8,6 +8,8 @@
 //	arr checksum FILE...
 //	arr show [--limit N] [--edgeitems N] [--linewidth N] [--index I] FILE...
 //	arr create --dtype DTYPE --shape N,M [--fortran] [--sparse] [--force] FILE
+//	arr convert [--level N] [--frame-size BYTES] [--threads N] [--force] IN OUT
+//	arr verify [--threads N] FILE...
 //	arr ls [--json] [DIR]
 //	arr rm [-v] FILE...
 //	arr gc [--older-than 1h] [--dry-run] [DIR]
@@ -60,7 +62,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		infoCmd, checksumCmd, showCmd, createCmd, lsCmd, rmCmd, gcCmd,
+		infoCmd, checksumCmd, showCmd, createCmd, convertCmd, verifyCmd, lsCmd, rmCmd, gcCmd,
 	}
 }
 
@@ -69,6 +71,7 @@ type env struct {
 	stdout, stderr io.Writer
 	cmd            *command
 	fs             *flag.FlagSet
+	threads        int // decompression concurrency, 0 for all cores
 }
 
 // fail reports an error about one file ("arr: FILE: reason").
@@ -77,7 +80,23 @@ func (e *env) fail(label string, err error) {
 		fmt.Fprintf(e.stderr, "arr: %s\n", reason(err))
 		return
 	}
-	fmt.Fprintf(e.stderr, "arr: %s: %s\n", label, reason(err))
+	fmt.Fprintf(e.stderr, "arr: %s: %s\n", label, reasonFor(label, err))
+}
+
+// reasonFor is reason without a leading "LABEL: " that some packages put
+// in their messages (codec prefixes the file name as plain text).
+func reasonFor(label string, err error) string {
+	msg := reason(err)
+	for {
+		before := msg
+		msg = strings.TrimPrefix(msg, label+": ")
+		for _, p := range []string{"npy: ", "mmfile: ", "codec: "} {
+			msg = strings.TrimPrefix(msg, p)
+		}
+		if msg == before {
+			return msg
+		}
+	}
 }
 
 // usageError reports a malformed command line and prints the usage.
@@ -189,7 +208,8 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 func mainUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: arr COMMAND [FLAGS] [ARGS]")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "arr inspects and manages NumPy .npy array files shared between processes.")
+	fmt.Fprintln(w, "arr inspects and manages NumPy .npy (and seekable .npy.zst) array files")
+	fmt.Fprintln(w, "shared between processes.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range commands {

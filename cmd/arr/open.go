@@ -3,78 +3,301 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"os"
 
+	"github.com/arrfile/arrfile/codec"
 	"github.com/arrfile/arrfile/mmfile"
 	"github.com/arrfile/arrfile/npy"
 )
 
 // arrayHandle is one array that a command works on: a .npy file mapped
-// through mmfile, or an array read from standard input.
+// through mmfile, a .npy.zst file read through codec, or an array read from
+// standard input.
 type arrayHandle struct {
 	label    string // how errors and output name it
-	format   string // "npy"
+	format   string // "npy" or "npy.zst"
 	header   *npy.Header
 	fileSize int64 // -1 when unknown
-	trailing int64 // bytes after the data section
-	// do runs fn with the data section: random access through r and, as
-	// data, the whole section in memory (mapped or read). Faults in a
-	// mapping (the file truncated by another process) come back as errors.
-	do    func(fn func(r io.ReaderAt, data []byte) error) error
-	close func() error
+	trailing int64 // bytes after the data section (.npy)
+	zst      *zstInfo
+	// do runs fn with random access to the data section through r and, when
+	// the data is in memory or mapped, the whole section as data (else nil).
+	// Faults in a mapping (the file truncated by another process) come back
+	// as errors.
+	do func(fn func(r io.ReaderAt, data []byte) error) error
+	// canonical writes the array's canonical bytes (see arr checksum) to w
+	// with bounded memory.
+	canonical func(w io.Writer) error
+	// verify reads everything and checks every checksum the format has.
+	verify func() error
+	close  func() error
 }
 
-// openArrays opens FILE as the commands accept it. "-" reads an .npy stream
-// from standard input.
-func openArrays(name string) ([]*arrayHandle, error) {
+// zstInfo describes the compressed file behind a .npy.zst handle.
+type zstInfo struct {
+	compressedSize int64
+	frames         int
+	seekable       bool
+}
+
+// openOptions tune how files are opened.
+type openOptions struct {
+	threads int  // decompression concurrency (0: all cores)
+	strict  bool // refuse bytes after an .npy's data (verify)
+}
+
+// Kinds of file, told apart by their first bytes.
+const (
+	kindUnknown = iota
+	kindNpy
+	kindZstd
+	kindZip
+)
+
+// sniff returns the kind of the file name from its first bytes.
+func sniff(name string) (int, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return kindUnknown, err
+	}
+	defer f.Close()
+	b := make([]byte, 6)
+	n, _ := io.ReadFull(f, b)
+	b = b[:n]
+	switch {
+	case bytes.HasPrefix(b, []byte(npy.Magic)):
+		return kindNpy, nil
+	case bytes.HasPrefix(b, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return kindZstd, nil
+	case len(b) >= 4 && b[0]&0xf0 == 0x50 && b[1] == 0x2a && b[2] == 0x4d && b[3] == 0x18:
+		return kindZstd, nil // a skippable frame first
+	case bytes.HasPrefix(b, []byte("PK\x03\x04")), bytes.HasPrefix(b, []byte("PK\x05\x06")):
+		return kindZip, nil
+	}
+	return kindUnknown, nil
+}
+
+// openArrays opens FILE as the commands accept it: an .npy file, an
+// .npy.zst file, or "-" for an .npy stream on standard input.
+func openArrays(name string, o openOptions) ([]*arrayHandle, error) {
 	if name == "-" {
-		data, h, err := npy.ReadAll(stdin)
+		return openStdin()
+	}
+	fi, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
+	}
+	kind, err := sniff(name)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case kindZstd:
+		h, err := openZst(name, o)
 		if err != nil {
 			return nil, err
 		}
-		return []*arrayHandle{{
-			label: "-", format: "npy", header: h, fileSize: -1,
-			do: func(fn func(io.ReaderAt, []byte) error) error {
-				return fn(bytes.NewReader(data), data)
-			},
-			close: func() error { return nil },
-		}}, nil
+		return []*arrayHandle{h}, nil
+	case kindZip:
+		return nil, fmt.Errorf(".npz archives are not supported yet")
 	}
-	a, err := mmfile.Open(name, mmfile.ReadOnly, nil)
+	h, err := openNpy(name, o)
+	if err != nil {
+		return nil, err
+	}
+	return []*arrayHandle{h}, nil
+}
+
+func openStdin() ([]*arrayHandle, error) {
+	data, h, err := npy.ReadAll(stdin)
+	if err != nil {
+		return nil, err
+	}
+	return []*arrayHandle{{
+		label: "-", format: "npy", header: h, fileSize: -1,
+		do: func(fn func(io.ReaderAt, []byte) error) error {
+			return fn(bytes.NewReader(data), data)
+		},
+		canonical: func(w io.Writer) error { return npy.WriteCanonical(w, h, data) },
+		verify:    func() error { return nil },
+		close:     func() error { return nil },
+	}}, nil
+}
+
+// openNpy maps an .npy file read-only through mmfile; every access to the
+// mapping goes through mmfile's fault guard.
+func openNpy(name string, o openOptions) (*arrayHandle, error) {
+	a, err := mmfile.Open(name, mmfile.ReadOnly, &mmfile.Options{Strict: o.strict})
 	if err != nil {
 		return nil, err
 	}
 	h := a.Header()
-	return []*arrayHandle{{
+	do := func(fn func(io.ReaderAt, []byte) error) error {
+		return a.Do(func(data []byte) error {
+			return fn(bytes.NewReader(data), data)
+		})
+	}
+	return &arrayHandle{
 		label: name, format: "npy", header: h,
 		fileSize: h.DataOffset + h.DataSize() + a.Trailing(),
 		trailing: a.Trailing(),
-		do: func(fn func(io.ReaderAt, []byte) error) error {
-			return a.Do(func(data []byte) error {
-				return fn(bytes.NewReader(data), data)
+		do:       do,
+		canonical: func(w io.Writer) error {
+			return do(func(_ io.ReaderAt, data []byte) error { return npy.WriteCanonical(w, h, data) })
+		},
+		verify: func() error {
+			// Read every byte, so that unreadable or missing pages show.
+			return do(func(_ io.ReaderAt, data []byte) error {
+				crc32.ChecksumIEEE(data)
+				return nil
 			})
 		},
 		close: onceCloser(a.Close),
-	}}, nil
+	}, nil
 }
 
-// openHeader reads only what info needs. For standard input it reads the
-// header and leaves the data unread.
-func openHeader(name string) ([]*arrayHandle, error) {
-	if name == "-" {
-		h, err := npy.ReadHeader(stdin)
-		if err != nil {
-			return nil, err
-		}
-		return []*arrayHandle{{
-			label: "-", format: "npy", header: h, fileSize: -1,
-			do: func(func(io.ReaderAt, []byte) error) error {
-				return fmt.Errorf("standard input: data not read")
-			},
-			close: func() error { return nil },
-		}}, nil
+// openZst opens an .npy.zst file. Random access decompresses only the
+// frames it needs; a file without seek table (made by plain zstd) and the
+// canonical bytes of a Fortran-order array are served from a temporary
+// decompressed copy.
+func openZst(name string, o openOptions) (*arrayHandle, error) {
+	r, err := codec.OpenNpy(name, codec.WithConcurrency(o.threads))
+	if err != nil {
+		return nil, err
 	}
-	return openArrays(name)
+	h := r.Header
+	var spilled *mmfile.Array
+	var cleanup func()
+	spill := func() (*mmfile.Array, error) {
+		if spilled == nil {
+			a, c, err := spillToTemp(r)
+			if err != nil {
+				return nil, err
+			}
+			spilled, cleanup = a, c
+		}
+		return spilled, nil
+	}
+	do := func(fn func(io.ReaderAt, []byte) error) error {
+		if r.Seekable() {
+			d, err := r.Data()
+			if err != nil {
+				return err
+			}
+			return fn(d, nil)
+		}
+		a, err := spill()
+		if err != nil {
+			return err
+		}
+		return a.Do(func(data []byte) error { return fn(bytes.NewReader(data), data) })
+	}
+	return &arrayHandle{
+		label: name, format: "npy.zst", header: h, fileSize: r.CompressedSize(),
+		zst: &zstInfo{compressedSize: r.CompressedSize(), frames: r.NumFrames(), seekable: r.Seekable()},
+		do:  do,
+		canonical: func(w io.Writer) error {
+			if !h.FortranOrder || len(h.Shape) < 2 {
+				// Storage order is C order: convert as it streams.
+				cw := &canonicalWriter{w: w, dt: h.DType}
+				if _, err := r.WriteDataTo(cw); err != nil {
+					return err
+				}
+				return cw.finish()
+			}
+			a, err := spill()
+			if err != nil {
+				return err
+			}
+			return a.Do(func(data []byte) error { return npy.WriteCanonical(w, h, data) })
+		},
+		verify: r.Verify,
+		close: onceCloser(func() error {
+			if cleanup != nil {
+				cleanup()
+			}
+			return r.Close()
+		}),
+	}, nil
+}
+
+// spillToTemp decompresses r into a temporary .npy file and maps it.
+// cleanup unmaps and removes it.
+func spillToTemp(r *codec.NpyReader) (*mmfile.Array, func(), error) {
+	f, err := os.CreateTemp("", "arr-*.npy")
+	if err != nil {
+		return nil, nil, fmt.Errorf("temporary copy for a file without random access: %w", err)
+	}
+	tmp := f.Name()
+	_, err = r.WriteTo(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return nil, nil, err
+	}
+	a, err := mmfile.Open(tmp, mmfile.ReadOnly, nil)
+	if err != nil {
+		os.Remove(tmp)
+		return nil, nil, err
+	}
+	os.Remove(tmp) // the mapping stays valid (where the OS allows removing an open file)
+	return a, func() { a.Close(); os.Remove(tmp) }, nil
+}
+
+// canonicalWriter converts a C-order data stream to canonical bytes
+// (npy.WriteCanonical), a whole number of elements at a time.
+type canonicalWriter struct {
+	w    io.Writer
+	dt   *npy.DType
+	part []byte // an incomplete element carried to the next Write
+}
+
+func (c *canonicalWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	size := c.dt.Size
+	if size == 0 {
+		return n, nil
+	}
+	if len(c.part) > 0 {
+		k := min(size-len(c.part), len(p))
+		c.part = append(c.part, p[:k]...)
+		p = p[k:]
+		if len(c.part) < size {
+			return n, nil
+		}
+		if err := c.flush(c.part); err != nil {
+			return 0, err
+		}
+		c.part = c.part[:0]
+	}
+	whole := len(p) / size * size
+	if whole > 0 {
+		if err := c.flush(p[:whole]); err != nil {
+			return 0, err
+		}
+	}
+	c.part = append(c.part, p[whole:]...)
+	return n, nil
+}
+
+func (c *canonicalWriter) flush(b []byte) error {
+	h := &npy.Header{DType: c.dt, Shape: []int{len(b) / c.dt.Size}}
+	return npy.WriteCanonical(c.w, h, b)
+}
+
+// finish reports a stream that ended inside an element.
+func (c *canonicalWriter) finish() error {
+	if len(c.part) > 0 {
+		return fmt.Errorf("%w: data ends inside an element", npy.ErrTruncated)
+	}
+	return nil
 }
 
 // onceCloser makes a close function safe to call more than once; later
@@ -88,6 +311,26 @@ func onceCloser(f func() error) func() error {
 		done = true
 		return f()
 	}
+}
+
+// openHeader opens FILE for info. For standard input it reads only the
+// header and leaves the data unread.
+func openHeader(name string) ([]*arrayHandle, error) {
+	if name != "-" {
+		return openArrays(name, openOptions{})
+	}
+	h, err := npy.ReadHeader(stdin)
+	if err != nil {
+		return nil, err
+	}
+	unread := func() error { return fmt.Errorf("standard input: data not read") }
+	return []*arrayHandle{{
+		label: "-", format: "npy", header: h, fileSize: -1,
+		do:        func(func(io.ReaderAt, []byte) error) error { return unread() },
+		canonical: func(io.Writer) error { return unread() },
+		verify:    unread,
+		close:     func() error { return nil },
+	}}, nil
 }
 
 // closeAll closes handles, returning the first error.

@@ -18,6 +18,7 @@ Python slice START:STOP[:STEP] along the first axis, as NumPy's a[I].
 Only the values shown are read, so large files print quickly. With several
 files (or archive members) each is preceded by a "LABEL:" line.`,
 	setup: func(fs *flag.FlagSet, e *env) func([]string) int {
+		fs.IntVar(&e.threads, "threads", 0, "frames of .npy.zst files decompressed at once (`N`, default: all cores)")
 		po := defaultPrint
 		fs.Int64Var(&po.threshold, "limit", po.threshold, "summarise arrays with more than `N` elements (-1: never)")
 		fs.IntVar(&po.edgeItems, "edgeitems", po.edgeItems, "`N` values shown at each end of a summarised axis")
@@ -51,7 +52,7 @@ files (or archive members) each is preceded by a "LABEL:" line.`,
 }
 
 func (e *env) show(name string, po printOptions, index string, labels *bool) error {
-	hs, err := openArrays(name)
+	hs, err := openArrays(name, openOptions{threads: e.threads})
 	if err != nil {
 		return err
 	}

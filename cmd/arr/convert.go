@@ -1,0 +1,216 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/arrfile/arrfile/codec"
+	"github.com/arrfile/arrfile/mmfile"
+)
+
+var convertCmd = &command{
+	name: "convert",
+	args: "[--level N] [--frame-size BYTES] [--threads N] [--force] IN OUT",
+	summary: `convert between .npy and .npy.zst (chosen by OUT's extension), streaming
+OUT ending in .npy.zst (or .zst) is compressed as seekable zstd: the .npy
+header alone in the first frame, then frames of whole rows or elements, so
+that parts can be read without decompressing the rest; stock "zstd -d"
+restores the .npy byte for byte. An .npy.zst IN with such an OUT is
+recompressed (another level or frame size). OUT ending in .npy gets exactly
+the bytes "zstd -d" would give, decompressed in parallel with every checksum
+verified. IN is recognised by content. OUT is written under a temporary name
+and renamed into place; an existing OUT is replaced only with --force.`,
+	setup: func(fs *flag.FlagSet, e *env) func([]string) int {
+		level := fs.String("level", "", "compression `LEVEL`: fastest, default, better, best or a zstd number 1-22 (default "+codec.DefaultLevel.String()+")")
+		frame := fs.String("frame-size", "", "decompressed `BYTES` per zstd frame, e.g. 1048576 or 4MiB (default "+humanSize(codec.DefaultFrameSize)+")")
+		fs.IntVar(&e.threads, "threads", 0, "frames compressed or decompressed at once (`N`, default: all cores)")
+		force := fs.Bool("force", false, "replace OUT if it exists")
+		return func(args []string) int {
+			if len(args) != 2 {
+				return e.usageError("want IN and OUT, got %d arguments", len(args))
+			}
+			in, out := args[0], args[1]
+			toZst := strings.HasSuffix(out, ".zst")
+			if !toZst && !strings.HasSuffix(out, ".npy") {
+				return e.usageError("OUT %q must end in .npy or .npy.zst", out)
+			}
+			if e.threads < 0 {
+				return e.usageError("--threads must not be negative")
+			}
+			var opts []codec.Option
+			if e.threads > 0 {
+				opts = append(opts, codec.WithConcurrency(e.threads))
+			}
+			if *level != "" || *frame != "" {
+				if !toZst {
+					return e.usageError("--level and --frame-size apply to .npy.zst output only")
+				}
+			}
+			if *level != "" {
+				l, err := codec.ParseLevel(*level)
+				if err != nil {
+					return e.usageError("--level %q: %s", *level, reason(err))
+				}
+				opts = append(opts, codec.WithLevel(l))
+			}
+			if *frame != "" {
+				n, err := parseBytes(*frame)
+				if err != nil || n < 1 || n > codec.MaxFrameSize {
+					return e.usageError("--frame-size %q: want 1 to %d bytes", *frame, codec.MaxFrameSize)
+				}
+				opts = append(opts, codec.WithFrameSize(int(n)))
+			}
+			if err := e.convert(in, out, toZst, *force, opts); err != nil {
+				label := in
+				var oe *outputError
+				if errors.As(err, &oe) {
+					label = out
+				}
+				e.fail(label, err)
+				return exitError
+			}
+			return exitOK
+		}
+	},
+}
+
+// outputError marks an error about OUT rather than IN, so that the error
+// line names the right file.
+type outputError struct{ err error }
+
+func (o *outputError) Error() string { return o.err.Error() }
+func (o *outputError) Unwrap() error { return o.err }
+
+func (e *env) convert(in, out string, toZst, force bool, opts []codec.Option) error {
+	if !force {
+		if _, err := os.Lstat(out); err == nil {
+			return &outputError{fmt.Errorf("%w (use --force to replace it)", fs.ErrExist)}
+		}
+	}
+	fi, err := os.Stat(in)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
+	}
+	if fo, err := os.Stat(out); err == nil && os.SameFile(fi, fo) {
+		return &outputError{errors.New("IN and OUT are the same file")}
+	}
+	kind, err := sniff(in)
+	if err != nil {
+		return err
+	}
+	if kind == kindZip {
+		return errors.New(".npz archives are not supported yet")
+	}
+	if kind != kindZstd {
+		if !toZst {
+			return errors.New("IN is already an .npy file: nothing to convert")
+		}
+		// Check IN fully (header, size) before writing anything.
+		a, err := mmfile.Open(in, mmfile.ReadOnly, nil)
+		if err != nil {
+			return err
+		}
+		a.Close()
+		return outputErrors(codec.CompressFile(out, in, opts...), out)
+	}
+	if !toZst {
+		// Exactly the bytes "zstd -d" gives, decompressed in parallel.
+		return outputErrors(codec.DecompressFile(out, in, opts...), out)
+	}
+
+	// Recompress (another level or frame size), keeping the header bytes.
+	r, err := codec.OpenNpy(in, opts...)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.WriteTo(pw)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	err = writeAtomic(out, func(f *os.File) error {
+		_, err := codec.CompressNpy(f, pr, opts...)
+		return err
+	})
+	pr.Close() // stops the decompressor if OUT failed first
+	if rerr := <-done; rerr != nil && !errors.Is(rerr, io.ErrClosedPipe) {
+		return rerr // IN is damaged: that explains OUT's failure too
+	}
+	return outputErrors(err, out)
+}
+
+// outputErrors marks the errors of writing out as output errors, except
+// those that report a problem in the input stream.
+func outputErrors(err error, out string) error {
+	if err == nil {
+		return nil
+	}
+	var me *mmfile.Error
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &me) && me.Path == out,
+		errors.As(err, &le),
+		errors.As(err, &pe) && filepath.Dir(pe.Path) == filepath.Dir(out) && strings.HasPrefix(filepath.Base(pe.Path), "."+filepath.Base(out)):
+		return &outputError{err}
+	}
+	return err
+}
+
+// writeAtomic writes name through a temporary file in its folder, renamed
+// into place when fill succeeds.
+func writeAtomic(name string, fill func(*os.File) error) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	err = fill(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// parseBytes reads a byte count: 1048576, 64k, 4M, 4MiB, 1G (binary units).
+func parseBytes(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	lower := strings.ToLower(t)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"kb", 1 << 10}, {"mb", 1 << 20}, {"gb", 1 << 30}, {"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"b", 1}} {
+		if strings.HasSuffix(lower, u.suffix) {
+			t, mult = strings.TrimSpace(t[:len(t)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("bad byte count %q", s)
+	}
+	return n * mult, nil
+}
