@@ -21,8 +21,9 @@ The consumer sums every element (float64 as the wrapping sum of their
 uint64 bit patterns, int32 as an int64 sum, exactly as the Go side) and the
 Go side checks the sum against its own.
 
-Requests: {"op": "load", "path", "dtype", "n"}, {"op": "reset"},
-{"op": "run", "transport", "n", "dir", "name", "timeout"}, {"op": "exit"}.
+Requests: {"op": "load", "dtype", "n"} followed on stdin by the array's n
+raw elements, {"op": "reset"}, {"op": "run", "transport", "n", "dir",
+"name", "timeout"}, {"op": "exit"}.
 """
 
 import gc
@@ -179,10 +180,19 @@ class Producer:
             detail = ": %s" % e if str(e) else ""
             raise RuntimeError("consumer died (exit code %s)%s" % (code, detail))
 
-    def load(self, req):
+    def load(self, req, stdin):
+        """Read the data set's raw elements from stdin, after the request."""
         self.data = None
         gc.collect()
-        self.data = np.fromfile(req["path"], dtype=np.dtype(req["dtype"]), count=req["n"])
+        data = np.empty(req["n"], dtype=np.dtype(req["dtype"]))
+        view = memoryview(data).cast("B")
+        got = 0
+        while got < len(view):
+            n = stdin.readinto(view[got:])
+            if not n:
+                raise EOFError("data set ends after %d of %d bytes" % (got, len(view)))
+            got += n
+        self.data = data
         return {"ok": True}
 
     def reset(self, req):
@@ -278,14 +288,18 @@ def main():
     }
     out.write(json.dumps(hello) + "\n")
     out.flush()
-    for line in sys.stdin:
+    stdin = sys.stdin.buffer  # binary: load requests are followed by raw bytes
+    while True:
+        line = stdin.readline()
+        if not line:
+            break
         req = json.loads(line)
         op = req.get("op")
         if op == "exit":
             break
         try:
             if op == "load":
-                rep = p.load(req)
+                rep = p.load(req, stdin)
             elif op == "reset":
                 rep = p.reset(req)
             elif op == "run":

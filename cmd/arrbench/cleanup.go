@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // Everything arrbench creates on disk lives in two private folders made at
@@ -61,7 +63,7 @@ type cleaner struct {
 // exit to the signal handler.
 func (c *cleaner) waitIfInterrupted() {
 	if c.interrupted.Load() {
-		select {}
+		time.Sleep(math.MaxInt64)
 	}
 }
 

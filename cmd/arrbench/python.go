@@ -138,12 +138,33 @@ func startPython(py *pythonInfo, dir string) (*pyClient, error) {
 
 // call sends one request and decodes the answer into v.
 func (c *pyClient) call(req map[string]any, timeout time.Duration, v any) error {
+	return c.callWith(req, nil, timeout, v)
+}
+
+// callWith sends one request followed by raw bytes and decodes the answer
+// into v. A process that stops reading is killed after timeout.
+func (c *pyClient) callWith(req map[string]any, raw []byte, timeout time.Duration, v any) error {
 	b, err := json.Marshal(req)
 	if err != nil {
 		return err
 	}
-	if _, err := c.stdin.Write(append(b, '\n')); err != nil {
-		return c.fail(fmt.Errorf("python: sending request: %w", err))
+	sent := make(chan error, 1)
+	go func() {
+		_, err := c.stdin.Write(append(b, '\n'))
+		if err == nil && len(raw) > 0 {
+			_, err = c.stdin.Write(raw)
+		}
+		sent <- err
+	}()
+	select {
+	case err := <-sent:
+		if err != nil {
+			return c.fail(fmt.Errorf("python: sending request: %w", err))
+		}
+	case <-time.After(timeout):
+		err := c.fail(fmt.Errorf("python did not read its request within %v; killed", timeout))
+		<-sent // the kill closed the pipe
+		return err
 	}
 	return c.recv(timeout, v)
 }
@@ -157,8 +178,12 @@ func (c *pyClient) recv(timeout time.Duration, v any) error {
 	select {
 	case line, ok := <-c.lines:
 		if !ok {
-			<-c.exited
-			return c.fail(fmt.Errorf("python exited (%v)", c.cmd.ProcessState))
+			select {
+			case <-c.exited:
+				return c.fail(fmt.Errorf("python exited (%v)", c.cmd.ProcessState))
+			case <-time.After(5 * time.Second):
+				return c.fail(errors.New("python closed its output"))
+			}
 		}
 		var e struct {
 			Error string `json:"error"`

@@ -26,7 +26,8 @@ type transport struct {
 	Compressed bool
 	// MemNeed estimates the memory (RAM or tmpfs) one run of an array of
 	// size bytes needs beyond the producer's own copy of the data, for the
-	// producer and the consumer together.
+	// producer and the consumer together (for Python, beyond the Python
+	// producer's copy of the data set too).
 	MemNeed func(size int64) int64
 	// Unavailable says why the transport cannot run in this benchmark ("" if
 	// it can).
@@ -80,7 +81,7 @@ var allTransports = []*transport{
 		Name:        "py-pickle",
 		Kind:        kindPython,
 		Desc:        "Python multiprocessing: array pickled through a Pipe",
-		MemNeed:     func(s int64) int64 { return 4 * s }, // Python's copy, pickle, received bytes, array
+		MemNeed:     func(s int64) int64 { return 3 * s }, // pickle, received bytes, new array
 		Unavailable: pythonUnavailable,
 		Run:         pythonRun("py-pickle"),
 	},
@@ -88,7 +89,7 @@ var allTransports = []*transport{
 		Name:        "py-shm",
 		Kind:        kindPython,
 		Desc:        "Python multiprocessing.shared_memory.SharedMemory, name passed",
-		MemNeed:     func(s int64) int64 { return 2 * s },
+		MemNeed:     func(s int64) int64 { return s },
 		Unavailable: pythonUnavailable,
 		Run:         pythonRun("py-shm"),
 	},
@@ -96,7 +97,7 @@ var allTransports = []*transport{
 		Name:        "py-npy",
 		Kind:        kindPython,
 		Desc:        "Python np.save to the shared folder, np.load(mmap_mode='r')",
-		MemNeed:     func(s int64) int64 { return 2 * s },
+		MemNeed:     func(s int64) int64 { return s },
 		Unavailable: pythonUnavailable,
 		Run:         pythonRun("py-npy"),
 	},
@@ -104,7 +105,7 @@ var allTransports = []*transport{
 		Name:        "py-npy-inplace",
 		Kind:        kindPython,
 		Desc:        "Python open_memmap(mode='w+') filled in place, np.load(mmap_mode='r')",
-		MemNeed:     func(s int64) int64 { return 2 * s },
+		MemNeed:     func(s int64) int64 { return s },
 		Unavailable: pythonUnavailable,
 		Run:         pythonRun("py-npy-inplace"),
 	},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"runtime"
@@ -110,7 +111,7 @@ func (w *worker) run(req *request) reply {
 				fmt.Fprintf(os.Stderr, "arrbench worker: exiting on purpose (%s=%s)\n", faultEnv, f)
 				os.Exit(3)
 			case "hang":
-				select {}
+				time.Sleep(math.MaxInt64) // not select{}: the runtime would call that a deadlock
 			}
 		}
 	}
