@@ -272,6 +272,12 @@ func (b *bench) measure(t *transport, ds *dataSet, size int64) *result {
 			return r
 		}
 	}
+	if dir := t.Folder.path(b.cfg); dir != "" {
+		if free := freeSpace(dir); free > 0 && free < r.SizeBytes+r.SizeBytes/64+1<<20 {
+			r.Skipped = fmt.Sprintf("needs about %s in %s, %s free (choose another folder with --shm-dir or --disk-dir)", formatBytes(r.SizeBytes), dir, formatBytes(free))
+			return r
+		}
+	}
 	wn := n
 	if int64(wn)*int64(ds.Kind.Size) > warmupCap {
 		wn = warmupCap / ds.Kind.Size

@@ -278,3 +278,24 @@ func TestPythonConsumerFails(t *testing.T) {
 		assert.Equal(t, true, res["py-shm/normal/65536"]["verified"], res["py-shm/normal/65536"]["error"])
 	})
 }
+
+// TestFolderTooSmall checks that a transport whose folder cannot hold the
+// array is skipped with the reason (a 1 MiB tmpfs, mounted when the test
+// runs as root), not failed or crashed.
+func TestFolderTooSmall(t *testing.T) {
+	if sharedMemoryDir == "" || os.Geteuid() != 0 {
+		t.Skip("needs Linux and root to mount a small tmpfs")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--quiet", "--shm-dir", dir, "--disk-dir", t.TempDir(), "--sizes", "4MiB", "--only", "npy-tmpfs,npy-tmpfs-inplace",
+		"--repeats", "1", "--format", "table"}, &stdout, &stderr)
+	assert.Equal(t, 0, code, stderr.String())
+	assert.Contains(t, stdout.String(), "npy-tmpfs          skipped: needs about 4.00MiB in "+dir)
+	assert.Contains(t, stdout.String(), "npy-tmpfs-inplace  skipped: needs about 4.00MiB in "+dir)
+	assertEmpty(t, dir)
+}

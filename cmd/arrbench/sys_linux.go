@@ -222,3 +222,13 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// freeSpace returns the bytes available to this user in the folder's
+// filesystem, or 0 when unknown.
+func freeSpace(dir string) int64 {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 0
+	}
+	return int64(st.Bavail) * int64(st.Bsize)
+}

@@ -30,6 +30,7 @@ func init() {
 	npyTransports := []*transport{
 		{
 			Name:    "npy-tmpfs",
+			Folder:  folderShm,
 			Kind:    kindGo,
 			Desc:    "producer writes its slice as a published .npy in --shm-dir (mmfile.Write), consumer maps it",
 			MemNeed: func(s int64) int64 { return s },
@@ -37,6 +38,7 @@ func init() {
 		},
 		{
 			Name:    "npy-tmpfs-inplace",
+			Folder:  folderShm,
 			Kind:    kindGo,
 			Desc:    "producer creates a mapped .npy in --shm-dir and fills it in place (mmfile.Create, reported as fill), publishes, consumer maps it",
 			MemNeed: func(s int64) int64 { return s },
@@ -44,6 +46,7 @@ func init() {
 		},
 		{
 			Name:    "npy-disk",
+			Folder:  folderDisk,
 			Kind:    kindGo,
 			Desc:    "as npy-tmpfs in --disk-dir (published with fsync), page cache warm",
 			MemNeed: func(s int64) int64 { return 0 },
@@ -51,6 +54,7 @@ func init() {
 		},
 		{
 			Name:        "npy-disk-cold",
+			Folder:      folderDisk,
 			Kind:        kindGo,
 			Desc:        "as npy-disk, with the file's pages dropped (posix_fadvise DONTNEED) before the hand-off; needs --cold",
 			MemNeed:     func(s int64) int64 { return 0 },

@@ -31,6 +31,7 @@ func init() {
 	zt := []*transport{
 		{
 			Name:       "zstd-disk",
+			Folder:     folderDisk,
 			Kind:       kindGo,
 			Desc:       "producer compresses its slice to a seekable .npy.zst in --disk-dir (codec.NpyWriter, fsync), consumer decompresses it in parallel into a new slice",
 			Compressed: true,
@@ -39,6 +40,7 @@ func init() {
 		},
 		{
 			Name:        "zstd-disk-cold",
+			Folder:      folderDisk,
 			Kind:        kindGo,
 			Desc:        "as zstd-disk, with the file's pages dropped (posix_fadvise DONTNEED) before the hand-off; needs --cold",
 			Compressed:  true,

@@ -24,6 +24,9 @@ type transport struct {
 	Desc string
 	// Compressed transports report their size ratio in the table.
 	Compressed bool
+	// Folder is where the transport's files live, whose free space must
+	// hold the array (folderNone for transports without files).
+	Folder folder
 	// MemNeed estimates the memory (RAM or tmpfs) one run of an array of
 	// size bytes needs beyond the producer's own copy of the data, for the
 	// producer and the consumer together (for Python, beyond the Python
@@ -35,6 +38,29 @@ type transport struct {
 	// Run hands the first n elements of ds to the consumer once and returns
 	// what it measured, including the consumer's checksum.
 	Run func(b *bench, ds *dataSet, n int) (measurement, error)
+}
+
+// folder names the places transports write files to.
+type folder int
+
+const (
+	folderNone     folder = iota
+	folderShm             // --shm-dir
+	folderDisk            // --disk-dir
+	folderPosixShm        // where POSIX shared memory objects live (/dev/shm on Linux)
+)
+
+// path returns the folder's path in this run, "" if it has none.
+func (f folder) path(cfg *config) string {
+	switch f {
+	case folderShm:
+		return cfg.shmDir
+	case folderDisk:
+		return cfg.diskDir
+	case folderPosixShm:
+		return sharedMemoryDir
+	}
+	return ""
 }
 
 // measurement is one timed hand-off. Total runs from the producer starting
@@ -87,6 +113,7 @@ var allTransports = []*transport{
 	},
 	{
 		Name:        "py-shm",
+		Folder:      folderPosixShm,
 		Kind:        kindPython,
 		Desc:        "Python multiprocessing.shared_memory.SharedMemory, name passed",
 		MemNeed:     func(s int64) int64 { return s },
@@ -95,6 +122,7 @@ var allTransports = []*transport{
 	},
 	{
 		Name:        "py-npy",
+		Folder:      folderShm,
 		Kind:        kindPython,
 		Desc:        "Python np.save to the shared folder, np.load(mmap_mode='r')",
 		MemNeed:     func(s int64) int64 { return s },
@@ -103,6 +131,7 @@ var allTransports = []*transport{
 	},
 	{
 		Name:        "py-npy-inplace",
+		Folder:      folderShm,
 		Kind:        kindPython,
 		Desc:        "Python open_memmap(mode='w+') filled in place, np.load(mmap_mode='r')",
 		MemNeed:     func(s int64) int64 { return s },
