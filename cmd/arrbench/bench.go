@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"github.com/arrfile/arrfile/codec"
 	"io"
 	"net"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/arrfile/arrfile/codec"
 )
 
 // config holds the parsed command line.

@@ -57,11 +57,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/arrfile/arrfile/codec"
 	"io"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/arrfile/arrfile/codec"
 )
 
 func main() {
