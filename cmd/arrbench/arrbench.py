@@ -83,6 +83,40 @@ def open_shm(name):
         return shared_memory.SharedMemory(name=name)
 
 
+def consume(conn, msg, keep):
+    """Receive one array as msg describes, open it and sum it. What must
+    stay alive until the next reset goes to keep; everything else dies
+    with this call."""
+    t = msg["transport"]
+    if t == "py-pickle":
+        if hasattr(conn, "_recv_bytes"):
+            buf = conn._recv_bytes()  # what Connection.recv does
+            t0 = time.perf_counter_ns()
+            a = ForkingPickler.loads(buf.getbuffer())
+        else:
+            buf = conn.recv_bytes()
+            t0 = time.perf_counter_ns()
+            a = ForkingPickler.loads(buf)
+        del buf
+    elif t == "py-shm":
+        t0 = time.perf_counter_ns()
+        shm = open_shm(msg["name"])
+        keep.append(shm)
+        a = np.ndarray((msg["n"],), dtype=np.dtype(msg["dtype"]), buffer=shm.buf)
+    elif t in ("py-npy", "py-npy-inplace"):
+        t0 = time.perf_counter_ns()
+        a = np.load(msg["path"], mmap_mode="r")
+    else:
+        raise ValueError("unknown transport %r" % t)
+    t1 = time.perf_counter_ns()
+    if a.shape != (msg["n"],):
+        raise ValueError("received shape %s, want (%d,)" % (a.shape, msg["n"]))
+    s = checksum(a)
+    t2 = time.perf_counter_ns()
+    keep.append(a)
+    return {"checksum": s, "open_ns": t1 - t0, "read_ns": t2 - t1, "rss_peak": peak_rss()}
+
+
 def consumer(conn):
     keep = []  # what the last run opened, released at the next reset
     while True:
@@ -94,51 +128,27 @@ def consumer(conn):
         if op == "exit":
             return
         if op == "reset":
-            for x in reversed(keep):
-                if isinstance(x, shared_memory.SharedMemory):
-                    x.close()
+            # Arrays first, then the SharedMemory segments they point into.
+            segments = [x for x in keep if isinstance(x, shared_memory.SharedMemory)]
             keep.clear()
             gc.collect()
+            for x in segments:
+                x.close()
+            del segments
             conn.send({"rss_reset": reset_peak()})
             continue
-        t = msg["transport"]
         fault = os.environ.get("ARRBENCH_WORKER_FAULT", "")  # tests of the Go side
-        if fault == t + ":exit":
+        if fault == msg["transport"] + ":exit":
             sys.stderr.write("arrbench.py consumer: exiting on purpose (%s)\n" % fault)
             sys.stderr.flush()
             os._exit(3)
-        if fault == t + ":hang":
+        if fault == msg["transport"] + ":hang":
             time.sleep(1e9)
         try:
-            if t == "py-pickle":
-                if hasattr(conn, "_recv_bytes"):
-                    buf = conn._recv_bytes()  # what Connection.recv does
-                    t0 = time.perf_counter_ns()
-                    a = ForkingPickler.loads(buf.getbuffer())
-                else:
-                    buf = conn.recv_bytes()
-                    t0 = time.perf_counter_ns()
-                    a = ForkingPickler.loads(buf)
-                del buf
-            elif t == "py-shm":
-                t0 = time.perf_counter_ns()
-                shm = open_shm(msg["name"])
-                a = np.ndarray((msg["n"],), dtype=np.dtype(msg["dtype"]), buffer=shm.buf)
-                keep.append(shm)
-            elif t in ("py-npy", "py-npy-inplace"):
-                t0 = time.perf_counter_ns()
-                a = np.load(msg["path"], mmap_mode="r")
-            else:
-                raise ValueError("unknown transport %r" % t)
-            t1 = time.perf_counter_ns()
-            if a.shape != (msg["n"],):
-                raise ValueError("received shape %s, want (%d,)" % (a.shape, msg["n"]))
-            s = checksum(a)
-            t2 = time.perf_counter_ns()
-            keep.append(a)
-            conn.send({"checksum": s, "open_ns": t1 - t0, "read_ns": t2 - t1, "rss_peak": peak_rss()})
+            rep = consume(conn, msg, keep)
         except Exception as e:  # reported to the Go side as an error row
-            conn.send({"error": "%s: %s" % (type(e).__name__, e)})
+            rep = {"error": "%s: %s" % (type(e).__name__, e)}
+        conn.send(rep)
 
 
 class Producer:
