@@ -18,14 +18,15 @@ import (
 var convertCmd = &command{
 	name: "convert",
 	args: "[--level N] [--frame-size BYTES] [--threads N] [--force] IN OUT",
-	summary: `convert between .npy and .npy.zst (chosen by OUT's extension), streaming
+	summary: `convert between .npy and .npy.zst (chosen by OUT's extension), streaming; IN may be ARCHIVE.npz:KEY
 OUT ending in .npy.zst (or .zst) is compressed as seekable zstd: the .npy
 header alone in the first frame, then frames of whole rows or elements, so
 that parts can be read without decompressing the rest; stock "zstd -d"
 restores the .npy byte for byte. An .npy.zst IN with such an OUT is
 recompressed (another level or frame size). OUT ending in .npy gets exactly
 the bytes "zstd -d" would give, decompressed in parallel with every checksum
-verified. IN is recognised by content. OUT is written under a temporary name
+verified. IN is recognised by content; ARCHIVE.npz:KEY takes one member of an .npz
+archive (its CRC-32 checked). OUT is written under a temporary name
 and renamed into place; an existing OUT is replaced only with --force.`,
 	setup: func(fs *flag.FlagSet, e *env) func([]string) int {
 		level := fs.String("level", "", "compression `LEVEL`: fastest, default, better, best or a zstd number 1-22 (default "+codec.DefaultLevel.String()+")")
@@ -94,6 +95,9 @@ func (e *env) convert(in, out string, toZst, force bool, opts []codec.Option) er
 			return &outputError{fmt.Errorf("%w (use --force to replace it)", fs.ErrExist)}
 		}
 	}
+	if archive, key, ok := splitMember(in); ok {
+		return convertMember(archive, key, out, toZst, opts)
+	}
 	fi, err := os.Stat(in)
 	if err != nil {
 		return err
@@ -109,7 +113,7 @@ func (e *env) convert(in, out string, toZst, force bool, opts []codec.Option) er
 		return err
 	}
 	if kind == kindZip {
-		return errors.New(".npz archives are not supported yet")
+		return errors.New("IN is an .npz archive: name one member as ARCHIVE.npz:KEY")
 	}
 	if kind != kindZstd {
 		if !toZst {
@@ -150,6 +154,65 @@ func (e *env) convert(in, out string, toZst, force bool, opts []codec.Option) er
 		return rerr // IN is damaged: that explains OUT's failure too
 	}
 	return outputErrors(err, out)
+}
+
+// convertMember writes the array member key of an .npz archive as .npy
+// (its exact bytes) or .npy.zst, checking the member's CRC-32.
+func convertMember(archive, key, out string, toZst bool, opts []codec.Option) error {
+	label := archive + ":" + key
+	z, err := codec.OpenNpz(archive)
+	if err != nil {
+		return err
+	}
+	defer z.Close()
+	m, err := z.Member(key)
+	if err != nil {
+		return &labelError{label, err}
+	}
+	if !m.IsNpy() {
+		return &labelError{label, fmt.Errorf("%w: %q", codec.ErrNotNpy, m.Name)}
+	}
+	var inErr error // a failure of the member, not of OUT
+	err = writeAtomic(out, func(f *os.File) error {
+		raw, err := z.OpenRaw(key)
+		if err != nil {
+			inErr = err
+			return err
+		}
+		defer raw.Close()
+		src := &errTap{r: raw, err: &inErr}
+		if toZst {
+			if _, err := codec.CompressNpy(f, src, opts...); err != nil {
+				return err
+			}
+		}
+		// Copy (or, after compressing, drain) to the end, where the member's
+		// size and CRC-32 are checked.
+		dst := io.Writer(f)
+		if toZst {
+			dst = io.Discard
+		}
+		_, err = io.Copy(dst, src)
+		return err
+	})
+	if inErr != nil {
+		return &labelError{label, inErr}
+	}
+	return outputErrors(err, out)
+}
+
+// errTap records the first error of the reader it wraps.
+type errTap struct {
+	r   io.Reader
+	err *error
+}
+
+func (t *errTap) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF && *t.err == nil {
+		*t.err = err
+	}
+	return n, err
 }
 
 // outputErrors marks the errors of writing out as output errors, except

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/arrfile/arrfile/codec"
 )
 
 var infoCmd = &command{
@@ -38,10 +40,15 @@ type infoJSON struct {
 	ItemSize     int    `json:"itemsize"`
 	FileSize     *int64 `json:"file_size,omitempty"`
 	Trailing     int64  `json:"trailing_bytes"`
-	// .npy.zst only
+	// .npy.zst and .npz members
 	CompressedSize *int64 `json:"compressed_size,omitempty"`
-	Frames         *int   `json:"frames,omitempty"`
-	Seekable       *bool  `json:"seekable,omitempty"`
+	// .npy.zst only
+	Frames   *int  `json:"frames,omitempty"`
+	Seekable *bool `json:"seekable,omitempty"`
+	// .npz members only
+	Archive     string `json:"archive,omitempty"`
+	Member      string `json:"member,omitempty"`
+	Compression string `json:"compression,omitempty"`
 }
 
 func (e *env) info(files []string, asJSON bool) int {
@@ -64,8 +71,12 @@ func (e *env) info(files []string, asJSON bool) int {
 					FortranOrder: h.FortranOrder, DataOffset: h.DataOffset,
 					NBytes: h.DataSize(), ItemSize: h.DType.Size, Trailing: a.trailing,
 				}
-				if a.fileSize >= 0 {
+				if a.fileSize >= 0 && a.member == nil {
 					o.FileSize = &a.fileSize
+				}
+				if m := a.member; m != nil {
+					o.Archive, o.Member, o.Compression = strings.TrimSuffix(a.label, ":"+m.Key), m.Name, compression(m)
+					o.CompressedSize = &m.CompressedSize
 				}
 				if z := a.zst; z != nil {
 					o.CompressedSize, o.Seekable = &z.compressedSize, &z.seekable
@@ -126,6 +137,9 @@ func writeInfo(w io.Writer, a *arrayHandle) {
 			ratio = fmt.Sprintf(", ratio %.2f", float64(h.DataOffset+h.DataSize())/float64(z.compressedSize))
 		}
 		fmt.Fprintf(w, "  compressed:  %d bytes%s%s\n", z.compressedSize, humanSuffix(z.compressedSize), ratio)
+	} else if m := a.member; m != nil {
+		fmt.Fprintf(w, "  format:      npz member %q (npy %s), %s\n", m.Name, h.Version, compression(m))
+		fmt.Fprintf(w, "  compressed:  %d bytes%s\n", m.CompressedSize, humanSuffix(m.CompressedSize))
 	} else {
 		fmt.Fprintf(w, "  format:      %s %s\n", a.format, h.Version)
 	}
@@ -137,6 +151,13 @@ func writeInfo(w io.Writer, a *arrayHandle) {
 	if a.trailing > 0 {
 		fmt.Fprintf(w, "  trailing:    %d bytes after the data (ignored)\n", a.trailing)
 	}
+}
+
+func compression(m *codec.NpzMember) string {
+	if m.Deflated {
+		return "deflate"
+	}
+	return "stored"
 }
 
 // writeJSON writes v indented, without escaping '<' and '>' (which dtypes

@@ -74,13 +74,22 @@ type env struct {
 	threads        int // decompression concurrency, 0 for all cores
 }
 
-// fail reports an error about one file ("arr: FILE: reason").
+// fail reports an error about one file ("arr: FILE: reason"), or about
+// an archive member when err says which.
 func (e *env) fail(label string, err error) {
+	var le *labelError
+	if errors.As(err, &le) {
+		label, err = le.label, le.err
+	}
 	if label == "" {
 		fmt.Fprintf(e.stderr, "arr: %s\n", reason(err))
 		return
 	}
-	fmt.Fprintf(e.stderr, "arr: %s: %s\n", label, reasonFor(label, err))
+	msg := reasonFor(label, err)
+	if i := strings.LastIndex(label, ".npz:"); i >= 0 { // codec names the archive
+		msg = reasonFor(label[:i+4], errors.New(msg))
+	}
+	fmt.Fprintf(e.stderr, "arr: %s: %s\n", label, msg)
 }
 
 // reasonFor is reason without a leading "LABEL: " that some packages put

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/arrfile/arrfile/codec"
 	"github.com/arrfile/arrfile/mmfile"
@@ -17,11 +19,12 @@ import (
 // standard input.
 type arrayHandle struct {
 	label    string // how errors and output name it
-	format   string // "npy" or "npy.zst"
+	format   string // "npy", "npy.zst" or "npz"
 	header   *npy.Header
 	fileSize int64 // -1 when unknown
 	trailing int64 // bytes after the data section (.npy)
 	zst      *zstInfo
+	member   *codec.NpzMember // .npz members
 	// do runs fn with random access to the data section through r and, when
 	// the data is in memory or mapped, the whole section as data (else nil).
 	// Faults in a mapping (the file truncated by another process) come back
@@ -33,6 +36,8 @@ type arrayHandle struct {
 	// verify reads everything and checks every checksum the format has.
 	verify func() error
 	close  func() error
+	// cleanup releases temporary copies (archive members).
+	cleanup func()
 }
 
 // zstInfo describes the compressed file behind a .npy.zst handle.
@@ -40,6 +45,29 @@ type zstInfo struct {
 	compressedSize int64
 	frames         int
 	seekable       bool
+}
+
+// labelError is an error about a part of a file (an archive member) that
+// should be reported under that part's label.
+type labelError struct {
+	label string
+	err   error
+}
+
+func (l *labelError) Error() string { return l.label + ": " + l.err.Error() }
+func (l *labelError) Unwrap() error { return l.err }
+
+// splitMember splits "ARCHIVE.npz:KEY" into the archive and the key when
+// name itself is not an existing file.
+func splitMember(name string) (archive, key string, ok bool) {
+	if _, err := os.Lstat(name); err == nil {
+		return "", "", false
+	}
+	i := strings.LastIndex(name, ".npz:")
+	if i < 0 {
+		return "", "", false
+	}
+	return name[:i+4], name[i+5:], true
 }
 
 // openOptions tune how files are opened.
@@ -85,6 +113,9 @@ func openArrays(name string, o openOptions) ([]*arrayHandle, error) {
 	if name == "-" {
 		return openStdin()
 	}
+	if archive, key, ok := splitMember(name); ok {
+		return openNpz(archive, key, o)
+	}
 	fi, err := os.Stat(name)
 	if err != nil {
 		return nil, err
@@ -104,7 +135,7 @@ func openArrays(name string, o openOptions) ([]*arrayHandle, error) {
 		}
 		return []*arrayHandle{h}, nil
 	case kindZip:
-		return nil, fmt.Errorf(".npz archives are not supported yet")
+		return openNpz(name, "", o)
 	}
 	h, err := openNpy(name, o)
 	if err != nil {
@@ -162,9 +193,9 @@ func openNpy(name string, o openOptions) (*arrayHandle, error) {
 }
 
 // openZst opens an .npy.zst file. Random access decompresses only the
-// frames it needs; a file without seek table (made by plain zstd) and the
-// canonical bytes of a Fortran-order array are served from a temporary
-// decompressed copy.
+// frames it needs; a file without seek table (made by plain zstd) is read
+// front to back. The canonical bytes of a Fortran-order array (which must
+// be transposed) come from a temporary decompressed copy in $TMPDIR.
 func openZst(name string, o openOptions) (*arrayHandle, error) {
 	r, err := codec.OpenNpy(name, codec.WithConcurrency(o.threads))
 	if err != nil {
@@ -191,11 +222,16 @@ func openZst(name string, o openOptions) (*arrayHandle, error) {
 			}
 			return fn(d, nil)
 		}
-		a, err := spill()
+		// No seek table: read the data front to back.
+		s, err := r.Zstd().Stream()
 		if err != nil {
 			return err
 		}
-		return a.Do(func(data []byte) error { return fn(bytes.NewReader(data), data) })
+		defer s.Close()
+		if _, err := io.CopyN(io.Discard, s, h.DataOffset); err != nil {
+			return err
+		}
+		return fn(&forwardReaderAt{r: s}, nil)
 	}
 	return &arrayHandle{
 		label: name, format: "npy.zst", header: h, fileSize: r.CompressedSize(),
@@ -226,15 +262,186 @@ func openZst(name string, o openOptions) (*arrayHandle, error) {
 	}, nil
 }
 
+// openNpz opens the array members of an .npz archive (only key, if given),
+// labelled ARCHIVE:KEY. Stored members are read in place with random
+// access; deflated ones front to back, except for the canonical bytes of a
+// Fortran-order array, which come from a temporary decompressed copy.
+func openNpz(archive, key string, o openOptions) ([]*arrayHandle, error) {
+	z, err := codec.OpenNpz(archive)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(archive)
+	if err != nil {
+		z.Close()
+		return nil, err
+	}
+	var members []codec.NpzMember
+	if key != "" {
+		m, err := z.Member(key)
+		if err != nil {
+			z.Close()
+			f.Close()
+			return nil, err
+		}
+		if !m.IsNpy() {
+			z.Close()
+			f.Close()
+			return nil, &labelError{archive + ":" + key, fmt.Errorf("%w: %q", codec.ErrNotNpy, m.Name)}
+		}
+		members = []codec.NpzMember{m}
+	} else {
+		for _, m := range z.Members() {
+			if m.IsNpy() {
+				members = append(members, m)
+			}
+		}
+	}
+	// The archive stays open until the last member's handle is closed.
+	open := len(members)
+	release := func() error {
+		open--
+		if open > 0 {
+			return nil
+		}
+		f.Close()
+		return z.Close()
+	}
+	if open == 0 {
+		release = func() error { f.Close(); return z.Close() }
+		defer release()
+		return nil, errors.New("the archive holds no .npy arrays")
+	}
+	var hs []*arrayHandle
+	fail := func(err error) ([]*arrayHandle, error) {
+		for _, h := range hs {
+			h.close()
+		}
+		for range members[len(hs):] {
+			release()
+		}
+		return nil, err
+	}
+	for _, m := range members {
+		h, err := npzMember(z, f, archive, m)
+		if err != nil {
+			return fail(&labelError{archive + ":" + m.Key, err})
+		}
+		h.close = onceCloser(func(c func()) func() error {
+			return func() error { c(); return release() }
+		}(h.cleanup))
+		hs = append(hs, h)
+	}
+	return hs, nil
+}
+
+// npzMember makes the handle of one array member. Its close releases only
+// the member's temporary copy; openNpz adds the archive's release.
+func npzMember(z *codec.NpzReader, f *os.File, archive string, m codec.NpzMember) (*arrayHandle, error) {
+	h, err := z.Header(m.Key)
+	if err != nil {
+		return nil, err
+	}
+	if need := h.DataOffset + h.DataSize(); need != m.Size {
+		return nil, fmt.Errorf("%w: member %q is %d bytes, its .npy header (%s) needs %d", codec.ErrBadZip, m.Name, m.Size, h, need)
+	}
+	mm := m
+	a := &arrayHandle{label: archive + ":" + m.Key, format: "npz", header: h, fileSize: m.CompressedSize, member: &mm}
+	var spilled *mmfile.Array
+	spill := func() (*mmfile.Array, error) {
+		if spilled == nil {
+			sa, cleanup, err := spillStream(func(w io.Writer) error {
+				raw, err := z.OpenRaw(m.Key)
+				if err != nil {
+					return err
+				}
+				defer raw.Close()
+				_, err = io.Copy(w, raw)
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+			spilled, a.cleanup = sa, cleanup
+		}
+		return spilled, nil
+	}
+	a.cleanup = func() {}
+	a.do = func(fn func(io.ReaderAt, []byte) error) error {
+		if !m.Deflated {
+			off, _, err := z.ArrayOffset(m.Key)
+			if err != nil {
+				return err
+			}
+			return fn(io.NewSectionReader(f, off, h.DataSize()), nil)
+		}
+		// Deflated: read the data front to back.
+		r, err := z.Open(m.Key)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		return fn(&forwardReaderAt{r: r}, nil)
+	}
+	a.canonical = func(w io.Writer) error {
+		if !h.FortranOrder || len(h.Shape) < 2 {
+			r, err := z.Open(m.Key)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			cw := &canonicalWriter{w: w, dt: h.DType}
+			// io.Copy reports the member's size and CRC-32 checks, which
+			// come at its end instead of io.EOF.
+			if _, err := io.Copy(cw, r); err != nil {
+				return err
+			}
+			return cw.finish()
+		}
+		sa, err := spill()
+		if err != nil {
+			return err
+		}
+		return sa.Do(func(data []byte) error { return npy.WriteCanonical(w, h, data) })
+	}
+	a.verify = func() error {
+		raw, err := z.OpenRaw(m.Key)
+		if err != nil {
+			return err
+		}
+		defer raw.Close()
+		_, err = io.Copy(io.Discard, raw)
+		return err
+	}
+	return a, nil
+}
+
 // spillToTemp decompresses r into a temporary .npy file and maps it.
 // cleanup unmaps and removes it.
 func spillToTemp(r *codec.NpyReader) (*mmfile.Array, func(), error) {
+	return spillStream(func(w io.Writer) error {
+		_, err := r.WriteTo(w)
+		return err
+	})
+}
+
+// spillLimit caps the size of temporary decompressed copies (negative:
+// no cap); the fuzz tests set it.
+var spillLimit int64 = -1
+
+// spillStream writes an .npy stream into a temporary file in $TMPDIR and
+// maps it. cleanup unmaps and removes it.
+func spillStream(write func(io.Writer) error) (*mmfile.Array, func(), error) {
 	f, err := os.CreateTemp("", "arr-*.npy")
 	if err != nil {
 		return nil, nil, fmt.Errorf("temporary copy for a file without random access: %w", err)
 	}
 	tmp := f.Name()
-	_, err = r.WriteTo(f)
+	var w io.Writer = f
+	if spillLimit >= 0 {
+		w = &limitWriter{w: f, left: spillLimit}
+	}
+	err = write(w)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -249,6 +456,20 @@ func spillToTemp(r *codec.NpyReader) (*mmfile.Array, func(), error) {
 	}
 	os.Remove(tmp) // the mapping stays valid (where the OS allows removing an open file)
 	return a, func() { a.Close(); os.Remove(tmp) }, nil
+}
+
+// limitWriter fails once more than left bytes are written.
+type limitWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.left {
+		return 0, fmt.Errorf("temporary copy larger than %d bytes", spillLimit)
+	}
+	l.left -= int64(len(p))
+	return l.w.Write(p)
 }
 
 // canonicalWriter converts a C-order data stream to canonical bytes

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -241,34 +242,66 @@ func formatView(v *arrayView, po printOptions) (string, error) {
 	return layout(words, cshape, summ, edge, po.lineWidth), nil
 }
 
-// gatherer collects elements from an io.ReaderAt into a buffer, merging
-// reads of elements that are next to each other both in the source and in
-// the buffer.
+// gatherer collects elements from an io.ReaderAt into a buffer. Elements
+// next to each other both in the source and in the buffer are merged into
+// one read, and the reads are made in increasing source order, so that a
+// forward-only source (a decompressing stream) serves them too.
 type gatherer struct {
-	r             io.ReaderAt
-	buf           []byte
-	off, pos, len int64
+	r    io.ReaderAt
+	buf  []byte
+	runs []readRun
 }
 
+type readRun struct{ off, pos, len int64 }
+
 func (g *gatherer) add(off int64, pos, n int) error {
-	if g.len > 0 && off == g.off+g.len && int64(pos) == g.pos+g.len {
-		g.len += int64(n)
-		return nil
+	if k := len(g.runs) - 1; k >= 0 {
+		last := &g.runs[k]
+		if off == last.off+last.len && int64(pos) == last.pos+last.len {
+			last.len += int64(n)
+			return nil
+		}
 	}
-	if err := g.flush(); err != nil {
-		return err
-	}
-	g.off, g.pos, g.len = off, int64(pos), int64(n)
+	g.runs = append(g.runs, readRun{off, int64(pos), int64(n)})
 	return nil
 }
 
 func (g *gatherer) flush() error {
-	if g.len == 0 {
-		return nil
+	sort.Slice(g.runs, func(i, j int) bool { return g.runs[i].off < g.runs[j].off })
+	for _, r := range g.runs {
+		if err := readFull(g.r, g.buf[r.pos:r.pos+r.len], r.off); err != nil {
+			return err
+		}
 	}
-	err := readFull(g.r, g.buf[g.pos:g.pos+g.len], g.off)
-	g.len = 0
-	return err
+	g.runs = nil
+	return nil
+}
+
+// forwardReaderAt serves ReadAt calls at non-decreasing offsets from a
+// stream, skipping what lies between: random access for printing from
+// data that can only be read front to back.
+type forwardReaderAt struct {
+	r   io.Reader
+	pos int64
+}
+
+func (f *forwardReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < f.pos {
+		return 0, fmt.Errorf("internal error: backward read at %d after %d in a sequential stream", off, f.pos)
+	}
+	if off > f.pos {
+		n, err := io.CopyN(io.Discard, f.r, off-f.pos)
+		f.pos += n
+		if err != nil {
+			return 0, err
+		}
+	}
+	n, err := io.ReadFull(f.r, p)
+	f.pos += int64(n)
+	if err == io.ErrUnexpectedEOF {
+		err = io.EOF
+	}
+	return n, err
 }
 
 // layout arranges formatted elements (in C order over the shown shape

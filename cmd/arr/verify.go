@@ -3,6 +3,8 @@ package main
 import (
 	"flag"
 	"fmt"
+
+	"github.com/arrfile/arrfile/codec"
 )
 
 var verifyCmd = &command{
@@ -12,7 +14,9 @@ var verifyCmd = &command{
 For .npy: a valid header, exactly the data the shape needs (no missing or
 trailing bytes) and every data byte readable. For .npy.zst: the seek table,
 every frame decompressed with its checksums (the seek table's XXH64 and
-zstd's own), sizes consistent with the .npy header. Prints "FILE: OK" for
+zstd's own), sizes consistent with the .npy header. For .npz: the zip
+structure and every member's size, CRC-32 and .npy header
+(ARCHIVE.npz:KEY checks one member). Prints "FILE: OK" for
 each good file; a damaged one gets an error line naming the damage and exit
 status 1.`,
 	setup: func(fs *flag.FlagSet, e *env) func([]string) int {
@@ -34,6 +38,21 @@ status 1.`,
 }
 
 func (e *env) verify(name string) error {
+	if _, _, member := splitMember(name); !member && name != "-" {
+		if kind, err := sniff(name); err == nil && kind == kindZip {
+			// The whole archive: its zip structure and every member.
+			z, err := codec.OpenNpz(name)
+			if err != nil {
+				return err
+			}
+			defer z.Close()
+			if err := z.Verify(); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s: OK\n", name)
+			return nil
+		}
+	}
 	hs, err := openArrays(name, openOptions{threads: e.threads, strict: true})
 	if err != nil {
 		return err

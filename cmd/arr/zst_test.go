@@ -115,6 +115,11 @@ func TestZstPlainAndFortran(t *testing.T) {
 			assert.Equal(t, strings.Fields(want)[0], strings.Fields(got)[0], z)
 			_, stderr, code = runArr(t, "verify", z)
 			assert.Equal(t, 0, code, "%s: %s", z, stderr)
+			// Reads in reverse storage order, served front to back.
+			want, _, _ = runArr(t, "show", "--index", "::-1", fixture(n))
+			got, stderr, code = runArr(t, "show", "--index", "::-1", z)
+			require.Equal(t, 0, code, "%s: %s", z, stderr)
+			assert.Equal(t, want, got, z)
 		}
 		out, _, code := runArr(t, "info", p)
 		require.Equal(t, 0, code)
