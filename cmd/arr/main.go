@@ -1,6 +1,7 @@
 // Command arr inspects, checks, prints, converts and manages the array files
 // that arrfile processes share: NumPy .npy files, their seekable zstd form
-// .npy.zst, and the shared-memory folder they usually live in.
+// .npy.zst, NumPy .npz archives, and the shared-memory folder they usually
+// live in.
 //
 // Usage:
 //
@@ -14,7 +15,9 @@
 //	arr rm [-v] FILE...
 //	arr gc [--older-than 1h] [--dry-run] [DIR]
 //
-// FILE may be "-" for standard input (info, checksum, show). Errors are
+// FILE may be an .npy, .npy.zst or .npz file (every array member, each
+// labelled ARCHIVE.npz:KEY), ARCHIVE.npz:KEY for one member, or "-" for an
+// .npy stream on standard input (info, checksum, show). Errors are
 // reported one per line as "arr: FILE: reason" on standard error with exit
 // status 1; a malformed command line exits with status 2 and the usage.
 // Run "arr help" or "arr COMMAND -h" for details.
@@ -217,15 +220,16 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 func mainUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: arr COMMAND [FLAGS] [ARGS]")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "arr inspects and manages NumPy .npy (and seekable .npy.zst) array files")
-	fmt.Fprintln(w, "shared between processes.")
+	fmt.Fprintln(w, "arr inspects and manages the NumPy array files processes share:")
+	fmt.Fprintln(w, ".npy, seekable .npy.zst and .npz archives.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, firstLine(c.summary))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, `FILE "-" reads standard input (info, checksum, show).`)
+	fmt.Fprintln(w, "FILE is an .npy, .npy.zst or .npz file, ARCHIVE.npz:KEY for one member of")
+	fmt.Fprintln(w, `an archive, or "-" for an .npy stream on standard input.`)
 	fmt.Fprintln(w, `Errors are reported as "arr: FILE: reason" with exit status 1;`)
 	fmt.Fprintln(w, "a malformed command line exits with status 2.")
 	fmt.Fprintln(w, `Run "arr help COMMAND" or "arr COMMAND -h" for a command's flags.`)

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/arrfile/arrfile/codec"
 	"github.com/arrfile/arrfile/mmfile"
 )
 
@@ -17,9 +19,10 @@ var lsCmd = &command{
 	name: "ls",
 	args: "[--json] [DIR]",
 	summary: `list the arrays in a folder (default: the shared folder, ` + "$" + mmfile.EnvDir + `, /dev/shm or the temp dir)
-Shows name, dtype, shape, size and age of every .npy file, and the temporary
-files of producers that have not published yet: "running" while the producer
-still has it open, "stale" when it crashed (remove those with arr gc).`,
+Shows name, dtype, shape, size and age of every .npy, .npy.zst and .npz file,
+and the temporary files of producers that have not published yet: "running"
+while the producer still has it open, "stale" when it crashed (remove those
+with arr gc).`,
 	setup: func(fs *flag.FlagSet, e *env) func([]string) int {
 		asJSON := fs.Bool("json", false, "print a JSON array")
 		return func(args []string) int {
@@ -49,6 +52,57 @@ type lsJSON struct {
 	Live     bool   `json:"producer_running,omitempty"`
 	Error    string `json:"error,omitempty"`
 	Complete bool   `json:"complete"`
+	Format   string `json:"format"`
+}
+
+// compressedEntries describes the .npy.zst files and .npz archives in dir,
+// which mmfile.List does not list, as entries with a format note.
+func compressedEntries(dir string) ([]mmfile.Entry, map[string]string) {
+	notes := map[string]string{}
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, notes
+	}
+	var out []mmfile.Entry
+	for _, de := range des {
+		name := de.Name()
+		zst, npz := strings.HasSuffix(name, ".npy.zst"), strings.HasSuffix(name, ".npz")
+		if !de.Type().IsRegular() || (!zst && !npz) {
+			continue
+		}
+		en := mmfile.Entry{Name: name, Path: filepath.Join(dir, name)}
+		if fi, err := de.Info(); err == nil {
+			en.Size, en.ModTime = fi.Size(), fi.ModTime()
+		}
+		if zst {
+			r, err := codec.OpenNpy(en.Path)
+			if err != nil {
+				en.Err = err
+			} else {
+				en.Header = r.Header
+				notes[name] = fmt.Sprintf("npy.zst, %d frames", r.NumFrames())
+				if !r.Seekable() {
+					notes[name] = "npy.zst, no seek table"
+				}
+				r.Close()
+			}
+		} else {
+			z, err := codec.OpenNpz(en.Path)
+			if err != nil {
+				en.Err = err
+			} else {
+				keys := z.Keys()
+				note := fmt.Sprintf("npz, %d members", len(keys))
+				if len(keys) <= 5 {
+					note += ": " + strings.Join(keys, ", ")
+				}
+				notes[name] = note
+				z.Close()
+			}
+		}
+		out = append(out, en)
+	}
+	return out, notes
 }
 
 func (e *env) ls(dir string, asJSON bool) int {
@@ -57,13 +111,17 @@ func (e *env) ls(dir string, asJSON bool) int {
 		e.fail(dir, err)
 		return exitError
 	}
+	more, notes := compressedEntries(dir)
+	entries = append(entries, more...)
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
 	now := time.Now()
 	if asJSON {
 		out := []lsJSON{}
 		for _, en := range entries {
 			j := lsJSON{Name: en.Name, Path: en.Path, Size: en.Size,
 				ModTime: en.ModTime.UTC().Format(time.RFC3339), AgeSec: int64(now.Sub(en.ModTime).Seconds()),
-				Temp: en.Temp, Target: en.Target, Live: en.Live, Complete: en.Err == nil && !en.Temp}
+				Temp: en.Temp, Target: en.Target, Live: en.Live, Complete: en.Err == nil && !en.Temp,
+				Format: fileFormat(en.Name)}
 			if en.Header != nil {
 				j.DType, j.Shape, j.Fortran = en.Header.DType.DescrJSON(), append([]int{}, en.Header.Shape...), en.Header.FortranOrder
 			}
@@ -96,13 +154,26 @@ func (e *env) ls(dir string, asJSON bool) int {
 			}
 			note = append(note, fmt.Sprintf("temporary for %s (%s)", en.Target, state))
 		}
+		if n := notes[en.Name]; n != "" {
+			note = append(note, n)
+		}
 		if en.Err != nil && !(en.Temp && en.Header == nil) {
-			note = append(note, reason(en.Err))
+			note = append(note, reasonFor(en.Path, en.Err))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", en.Name, dtype, shape, humanSize(en.Size), age(now.Sub(en.ModTime)), strings.Join(note, "; "))
 	}
 	tw.Flush()
 	return exitOK
+}
+
+func fileFormat(name string) string {
+	switch {
+	case strings.HasSuffix(name, ".npy.zst"):
+		return "npy.zst"
+	case strings.HasSuffix(name, ".npz"):
+		return "npz"
+	}
+	return "npy"
 }
 
 // age writes a duration briefly: 42s, 5m, 3h, 2d.
@@ -123,7 +194,7 @@ func age(d time.Duration) string {
 var rmCmd = &command{
 	name: "rm",
 	args: "[-v] FILE...",
-	summary: `remove arrays: .npy files (checked by their magic bytes) and producer temporaries
+	summary: `remove arrays: .npy, .npy.zst and .npz files (checked by content) and producer temporaries
 Anything else is refused, so a typo cannot delete another kind of file.
 A bare name that does not exist in the current folder is looked up in the
 shared folder (as arr ls shows it). Processes that have the array mapped
@@ -137,7 +208,7 @@ keep their mapping; the space is freed when the last one closes it.`,
 			status := exitOK
 			for _, name := range args {
 				path := resolveShared(name)
-				if err := mmfile.Remove(path); err != nil {
+				if err := removeArray(path); err != nil {
 					e.fail(name, err)
 					status = exitError
 					continue
@@ -149,6 +220,39 @@ keep their mapping; the space is freed when the last one closes it.`,
 			return status
 		}
 	},
+}
+
+// removeArray removes an .npy file or producer temporary (mmfile.Remove),
+// or an .npy.zst file or .npz archive that opens as one.
+func removeArray(path string) error {
+	err := mmfile.Remove(path)
+	if !errors.Is(err, mmfile.ErrNotArray) {
+		return err
+	}
+	fi, serr := os.Lstat(path)
+	if serr != nil || !fi.Mode().IsRegular() {
+		return err
+	}
+	switch kind, _ := sniff(path); kind {
+	case kindZstd:
+		r, oerr := codec.OpenNpy(path)
+		if oerr != nil {
+			return err
+		}
+		r.Close()
+	case kindZip:
+		z, oerr := codec.OpenNpz(path)
+		if oerr != nil || len(z.Keys()) == 0 {
+			if oerr == nil {
+				z.Close()
+			}
+			return err
+		}
+		z.Close()
+	default:
+		return err
+	}
+	return os.Remove(path)
 }
 
 // resolveShared returns name, or its path in the shared folder when name is

@@ -48,6 +48,10 @@ func TestLsRmGc(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not an array"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "broken.npy"), []byte("\x93NUMPY\x01\x00"), 0o644))
 	crashProducer(t, dir)
+	z := filepath.Join(dir, "c.npy.zst")
+	_, stderr, code := runArr(t, "convert", fixture("i2_be_3d_f.npy"), z)
+	require.Equal(t, 0, code, stderr)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "fake.npz"), []byte("PK\x03\x04 not really"), 0o644))
 
 	// A producer still at work in this process.
 	dt, _ := npy.ParseDType("<u2")
@@ -58,7 +62,7 @@ func TestLsRmGc(t *testing.T) {
 	out, stderr, code := runArr(t, "ls", dir)
 	require.Equal(t, 0, code, stderr)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, 6, out) // header + a, b, broken, 2 temporaries
+	require.Len(t, lines, 8, out) // header + a, b, broken, c.npy.zst, fake.npz, 2 temporaries
 	assert.Regexp(t, `^NAME\s+DTYPE\s+SHAPE\s+SIZE\s+AGE\s+NOTE$`, lines[0])
 	assert.Regexp(t, `(?m)^\.crashed\.npy\.\S+\.arrtmp\s.*temporary for crashed\.npy \(stale: producer gone\)$`, out)
 	assert.Regexp(t, `(?m)^\.inprogress\.npy\.\S+\.arrtmp\s.*temporary for inprogress\.npy \(producer running\)$`, out)
@@ -66,12 +70,14 @@ func TestLsRmGc(t *testing.T) {
 	assert.Regexp(t, `(?m)^b\.npy\s+<i8\s+\(2, 3\)\s+176 B\s+\d+s\s*$`, out)
 	assert.Regexp(t, `(?m)^broken\.npy\s+-\s+-\s+8 B\s+\d+s\s+truncated`, out)
 	assert.NotContains(t, out, "notes.txt")
+	assert.Regexp(t, `(?m)^c\.npy\.zst\s+>i2\s+\(3, 2, 4\) F\s+\d+ B\s+\d+s\s+npy\.zst, 2 frames$`, out)
+	assert.Regexp(t, `(?m)^fake\.npz\s+-\s+-\s+.*bad zip`, out)
 
 	out, stderr, code = runArr(t, "ls", "--json", dir)
 	require.Equal(t, 0, code, stderr)
 	var entries []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(out), &entries))
-	require.Len(t, entries, 5)
+	require.Len(t, entries, 7)
 	byName := map[string]map[string]any{}
 	for _, e := range entries {
 		byName[e["name"].(string)] = e
@@ -79,6 +85,7 @@ func TestLsRmGc(t *testing.T) {
 	assert.Equal(t, "<f4", byName["a.npy"]["dtype"])
 	assert.Equal(t, true, byName["a.npy"]["complete"])
 	assert.Contains(t, byName["broken.npy"]["error"], "truncated")
+	assert.Equal(t, "npy.zst", byName["c.npy.zst"]["format"])
 
 	// gc: the young crashed temporary survives the default age, goes with 0s;
 	// the live one stays.
@@ -97,11 +104,14 @@ func TestLsRmGc(t *testing.T) {
 	assert.Len(t, m, 1, "a running producer's file is kept")
 
 	// rm: arrays go, other files are refused.
-	out, stderr, code = runArr(t, "rm", "-v", filepath.Join(dir, "a.npy"), filepath.Join(dir, "notes.txt"))
+	out, stderr, code = runArr(t, "rm", "-v", filepath.Join(dir, "a.npy"), filepath.Join(dir, "notes.txt"), z)
 	assert.Equal(t, exitError, code)
-	assert.Equal(t, "removed "+filepath.Join(dir, "a.npy")+"\n", out)
+	assert.Equal(t, "removed "+filepath.Join(dir, "a.npy")+"\nremoved "+z+"\n", out)
 	requireOneErrorLine(t, stderr, filepath.Join(dir, "notes.txt"))
 	assert.Contains(t, stderr, "not an .npy array")
+	_, stderr, code = runArr(t, "rm", filepath.Join(dir, "fake.npz"))
+	assert.Equal(t, exitError, code)
+	requireOneErrorLine(t, stderr, filepath.Join(dir, "fake.npz"))
 	_, err = os.Stat(filepath.Join(dir, "notes.txt"))
 	assert.NoError(t, err, "non-array kept")
 	_, err = os.Stat(filepath.Join(dir, "a.npy"))
