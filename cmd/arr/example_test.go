@@ -1,6 +1,9 @@
 package main
 
-import "os"
+import (
+	"os"
+	"path/filepath"
+)
 
 // Printing an array the way NumPy's print(np.load(FILE)) does.
 func Example_show() {
@@ -32,4 +35,30 @@ func Example_info() {
 	//   order:       Fortran
 	//   data offset: 128
 	//   nbytes:      48
+}
+
+// Compressing an array to seekable .npy.zst, printing one row of it (only
+// the frames holding that row are decompressed) and verifying every
+// checksum.
+func Example_convert() {
+	src, _ := filepath.Abs("../../testdata/npy/i4_le_3d_c.npy")
+	dir, err := os.MkdirTemp("", "arr-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	wd, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		panic(err)
+	}
+	defer os.Chdir(wd)
+
+	run([]string{"convert", "--frame-size", "16", src, "a.npy.zst"}, os.Stdout, os.Stderr)
+	run([]string{"show", "--index", "1", "a.npy.zst"}, os.Stdout, os.Stderr)
+	run([]string{"verify", "a.npy.zst"}, os.Stdout, os.Stderr)
+	// Output:
+	// [[-1048474313  1215772153 -1695510241 -2078412352]
+	//  [ 1582405227   942772328   169291448  1929549628]
+	//  [ 2017723978  2064157865 -1563548345  1487503283]]
+	// a.npy.zst: OK
 }
