@@ -63,6 +63,7 @@ type Array struct {
 	pins     int
 	closed   bool
 	released bool
+	ahead    aheadState
 	flocked  bool
 }
 
@@ -132,6 +133,7 @@ func headerBytes(h *npy.Header) ([]byte, *npy.Header, error) {
 
 // mapNew maps a freshly created file of total bytes read-write.
 func (a *Array) mapNew(total int) error {
+	a.opt.Populate = resolvePopulate(a.opt.Populate, a.f, int64(total))
 	m, err := mapFile(a.f, total, ReadWrite, a.opt.Populate)
 	if err != nil {
 		return err
@@ -143,6 +145,9 @@ func (a *Array) mapNew(total int) error {
 			unmap(m)
 			return err
 		}
+	}
+	if a.opt.Populate == PopulateAhead {
+		a.startAhead(true)
 	}
 	return nil
 }
@@ -225,7 +230,8 @@ func openMapped(f *os.File, name string, mode Mode, o *Options, anon bool) (*Arr
 		return nil, fmt.Errorf("%w: %d bytes do not fit in this machine's address space", npy.ErrBadShape, need)
 	}
 	a := &Array{path: name, f: f, hdr: hdr, mode: mode, opt: *o, trailing: size - need, anon: anon}
-	m, err := mapFile(f, int(need), mode, o.Populate)
+	pop := resolvePopulate(o.Populate, f, need)
+	m, err := mapFile(f, int(need), mode, pop)
 	if err != nil {
 		return nil, err
 	}
@@ -236,6 +242,9 @@ func openMapped(f *os.File, name string, mode Mode, o *Options, anon bool) (*Arr
 			unmap(m)
 			return nil, err
 		}
+	}
+	if pop == PopulateAhead {
+		a.startAhead(false)
 	}
 	return a, nil
 }
@@ -303,6 +312,7 @@ func (a *Array) Published() bool {
 // unmapping happens when the last pin is released; meanwhile every method
 // reports ErrClosed. Calling Close again returns an error wrapping ErrClosed.
 func (a *Array) Close() error {
+	a.ahead.halt()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {

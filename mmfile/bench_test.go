@@ -139,7 +139,7 @@ func BenchmarkFirstRead(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		pop  Populate
-	}{{"fault", PopulateNone}, {"MAP_POPULATE", PopulateMap}, {"MADV_POPULATE_READ", PopulateAdvise}} {
+	}{{"fault", PopulateNone}, {"MAP_POPULATE", PopulateMap}, {"MADV_POPULATE_READ", PopulateAdvise}, {"ahead", PopulateAhead}} {
 		b.Run(sizeName(size)+"/"+c.name, func(b *testing.B) {
 			b.SetBytes(size)
 			var tMap, tHeap time.Duration
@@ -222,7 +222,7 @@ func BenchmarkInPlaceEndToEnd(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		pop  Populate
-	}{{"fault", PopulateNone}, {"populate", PopulateDefault}} {
+	}{{"fault", PopulateNone}, {"populate", PopulateAdvise}, {"ahead", PopulateAhead}} {
 		b.Run(sizeName(size)+"/"+c.name, func(b *testing.B) {
 			b.SetBytes(size)
 			var tE2E, tHeap time.Duration

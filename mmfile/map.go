@@ -7,22 +7,23 @@ import (
 	mmap "github.com/edsrzf/mmap-go"
 )
 
-// defaultPopulate is the method PopulateDefault uses: MADV_POPULATE_READ.
-// In BenchmarkFirstRead on Linux 6.18 (2-core AMD EPYC VM, 1 GiB float64
-// array on /dev/shm, 4 KiB pages) it took 1.8-2.2 times the sum over a
-// resident heap slice measured in the same run, MAP_POPULATE 2.1-3.0 times;
-// both fill the page tables page by page. Plain demand faulting was faster
-// than both there (1.7-1.9 times: the kernel maps 16 pages per read fault in
-// a batch), which is why Options' zero value does not populate. With huge
-// pages on tmpfs all three match the heap sum. See docs/sharing.md.
-const defaultPopulate = PopulateAdvise
+// resolvePopulate turns PopulateDefault into the strategy for f.
+func resolvePopulate(p Populate, f *os.File, size int64) Populate {
+	if p != PopulateDefault {
+		return p
+	}
+	if size >= aheadMin && isMemoryFS(f) {
+		return PopulateAhead
+	}
+	return PopulateNone
+}
 
 // mapFile maps the first length bytes of f in the given mode, populating
 // the page tables as pop says. length must be positive and at most the
 // file's size.
 func mapFile(f *os.File, length int, mode Mode, pop Populate) ([]byte, error) {
-	if pop == PopulateDefault {
-		pop = defaultPopulate
+	if pop == PopulateDefault || pop == PopulateAhead {
+		pop = PopulateNone // resolved, and started, by the caller
 	}
 	if pop == PopulateMap && mode != CopyOnWrite {
 		if m, ok, err := mapPopulate(f, length, mode == ReadWrite); ok {

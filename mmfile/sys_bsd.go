@@ -33,3 +33,5 @@ const (
 func setLive(f *os.File)      {}
 func clearLive(f *os.File)    {}
 func isLive(path string) bool { return false }
+
+func populateChunk(m []byte, write bool) error { return ErrUnsupported }

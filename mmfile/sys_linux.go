@@ -121,3 +121,19 @@ func isLive(path string) bool {
 	}
 	return lk.Type != unix.F_UNLCK
 }
+
+// populateChunk prefaults m with MADV_POPULATE_WRITE (write) or
+// MADV_POPULATE_READ. Populating for writing maps the pages writable, so
+// the producer's first stores do not fault either.
+func populateChunk(m []byte, write bool) error {
+	adv := unix.MADV_POPULATE_READ
+	if write {
+		adv = unix.MADV_POPULATE_WRITE
+	}
+	for {
+		err := unix.Madvise(m, adv)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
