@@ -44,7 +44,6 @@ type floatParts struct {
 }
 
 func (p *floatParts) finite() bool { return !p.inf && !p.nan }
-func (p *floatParts) zero() bool   { return p.finite() && p.mant == 0 }
 
 // decodeIEEE splits the bits of an IEEE 754 binary number with the given
 // exponent and fraction widths.
@@ -114,24 +113,6 @@ func bitLen(x uint64) int {
 func (p *floatParts) rat() *big.Float {
 	f := new(big.Float).SetPrec(128).SetUint64(p.mant)
 	return f.SetMantExp(f, p.exp)
-}
-
-// float64 returns p rounded to a float64 (exact for float16/32/64).
-func (p *floatParts) float64() float64 {
-	switch {
-	case p.nan:
-		return math.NaN()
-	case p.inf:
-		if p.neg {
-			return math.Inf(-1)
-		}
-		return math.Inf(1)
-	}
-	v, _ := p.rat().Float64()
-	if p.neg {
-		v = -v
-	}
-	return v
 }
 
 var bigTen = big.NewInt(10)
@@ -456,11 +437,9 @@ func formatScientific(p *floatParts, o fmtOpts) string {
 	if o.trim != trimNone && numFrac > 0 {
 		for s[len(s)-1] == '0' {
 			s = s[:len(s)-1]
-			numFrac--
 		}
 		if o.trim == trimLeaveOneZero && s[len(s)-1] == '.' {
 			s = append(s, '0')
-			numFrac++
 		}
 	}
 	expDigits := o.expDigits

@@ -66,6 +66,7 @@ type manifestFile struct {
 	ItemSize     int             `json:"itemsize"`
 	NBytes       int64           `json:"nbytes"`
 	SHA256       string          `json:"sha256"`
+	HasPadding   bool            `json:"has_padding"`
 }
 
 func loadManifest(t testing.TB) map[string]manifestFile {
