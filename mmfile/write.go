@@ -1,9 +1,14 @@
 package mmfile
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
 
 	"github.com/arrfile/arrfile/npy"
 )
@@ -11,12 +16,15 @@ import (
 // Write writes data to a new .npy file name in C order with the given shape
 // (nil means one dimension of len(data)) and publishes it, in one call.
 //
-// The bytes go from data to the file in one write call, without a mapping
-// and without an intermediate copy; the file is created, reserved and
-// published as by Create and Publish (temporary name, space check and
-// reservation, fsync on disk-backed storage, atomic rename), so readers
-// never see a partial file and a failure leaves no file behind and any
-// existing file of that name untouched.
+// The bytes go from data to the file with positioned writes (split across
+// cores for large arrays), without a mapping and without an intermediate
+// copy; the file is created and published as by Create and Publish
+// (temporary name, free-space check, fsync on disk-backed storage, atomic
+// rename), so readers never see a partial file and a failure leaves no file
+// behind and any existing file of that name untouched. Unlike Create, Write
+// does not reserve the space first: a write into a full filesystem fails
+// cleanly with ENOSPC (reported as a *SpaceError), and reserving would make
+// the kernel zero every page before the data overwrites it.
 func Write[T npy.Elem](name string, data []T, shape []int, opt *Options) error {
 	if shape == nil {
 		shape = []int{len(data)}
@@ -36,16 +44,58 @@ func WriteBytes(name string, h *npy.Header, data []byte, opt *Options) error {
 		return wrap("write", name, fmt.Errorf("%w: %d data bytes for shape %v of %s (%d bytes)",
 			npy.ErrSize, len(data), hdr.Shape, hdr.DType, hdr.DataSize()))
 	}
-	f, tmp, err := newTemp(name, hb, hdr.DataOffset+hdr.DataSize(), &o)
+	total := hdr.DataOffset + hdr.DataSize()
+	dir := filepath.Dir(name)
+	if free, ok := freeSpaceFn(dir); ok && free < total && !o.Sparse {
+		return wrap("write", name, &SpaceError{Dir: dir, Need: total, Free: free})
+	}
+	nr := o
+	nr.Sparse = true // checked above; the writes allocate the blocks
+	f, tmp, err := newTemp(name, hb, total, &nr)
 	if err != nil {
 		return wrap("write", name, err)
 	}
-	if _, err := f.WriteAt(data, hdr.DataOffset); err != nil {
+	if err := writeAtParallel(f, data, hdr.DataOffset); err != nil {
 		f.Close()
 		os.Remove(tmp)
+		if errors.Is(err, syscall.ENOSPC) {
+			free, ok := freeSpace(dir)
+			if !ok {
+				free = -1
+			}
+			err = &SpaceError{Dir: dir, Need: total, Free: free, Err: err}
+		}
 		return wrap("write", name, err)
 	}
 	return wrap("write", name, finish(f, tmp, name, &o))
+}
+
+// parallelWriteMin is the size from which writeAtParallel splits the work:
+// on tmpfs most of a write's time goes to allocating and filling new pages,
+// which runs on every core when the writes are split.
+const parallelWriteMin = 8 << 20
+
+// writeAtParallel writes data at off in f, in GOMAXPROCS pieces at once
+// for large data.
+func writeAtParallel(f *os.File, data []byte, off int64) error {
+	workers := min(runtime.GOMAXPROCS(0), len(data)/(parallelWriteMin/2))
+	if workers < 2 {
+		_, err := f.WriteAt(data, off)
+		return err
+	}
+	step := (len(data) + workers - 1) / workers
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*step, min((w+1)*step, len(data))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[w] = f.WriteAt(data[lo:hi], off+int64(lo))
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // WriteFrom reads an .npy stream from r (any npy source: a file, a pipe, a
