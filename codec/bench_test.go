@@ -175,12 +175,46 @@ func BenchmarkCompress(b *testing.B) {
 }
 
 // BenchmarkDecompress decompresses each data set's .npy.zst to a .npy on
-// tmpfs, next to `zstd -d` on the same file.
+// tmpfs, next to `zstd -d` on the same file: "file" writes the output with
+// DecompressFile, "array" decompresses into a new mapped array with
+// DecompressToArray.
 func BenchmarkDecompress(b *testing.B) {
 	zstd := zstdCLI(b)
 	dir := benchDir(b)
 	for _, ds := range dataSets {
-		b.Run(ds, func(b *testing.B) {
+		b.Run(ds+"/array", func(b *testing.B) {
+			src := benchNpy(b, dir, ds)
+			zst := filepath.Join(dir, ds+".npy.zst")
+			if err := CompressFile(zst, src); err != nil {
+				b.Fatal(err)
+			}
+			out := filepath.Join(dir, ds+".out.npy")
+			b.SetBytes(fileSize(b, src))
+			var ours, cli time.Duration
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				cli += runCLI(b, zstd, "-q", "-f", "-d", zst, "-o", out)
+				os.Remove(out)
+				b.StartTimer()
+				start := time.Now()
+				r, err := OpenNpy(zst)
+				if err != nil {
+					b.Fatal(err)
+				}
+				a, err := DecompressToArray(r, out, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				a.Close()
+				r.Close()
+				ours += time.Since(start)
+				b.StopTimer()
+				os.Remove(out)
+				b.StartTimer()
+			}
+			b.ReportMetric(cli.Seconds()/ours.Seconds(), "speedup")
+		})
+		b.Run(ds+"/file", func(b *testing.B) {
 			src := benchNpy(b, dir, ds)
 			zst := filepath.Join(dir, ds+".npy.zst")
 			if err := CompressFile(zst, src); err != nil {

@@ -77,6 +77,12 @@ func fuzzSeeds(tb testing.TB) [][]byte {
 		w.Close()
 		seeds = append(seeds, append([]byte(nil), buf.Bytes()...))
 	}
+	buf.Reset()
+	if w, err := NewWriter(&buf, WithFrameSize(4800)); err == nil {
+		w.Write(normalFloats(600)) // literal-only frame
+		w.Close()
+		seeds = append(seeds, append([]byte(nil), buf.Bytes()...))
+	}
 	enc, _ := zstd.NewWriter(nil)
 	seeds = append(seeds, enc.EncodeAll(data, nil))
 	enc.Close()

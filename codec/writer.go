@@ -1,12 +1,14 @@
 package codec
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math/bits"
 	"sync"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/klauspost/compress/huff0"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -101,10 +103,25 @@ func newEncoder(cfg config) (*zstd.Encoder, error) {
 
 func (w *Writer) worker() {
 	defer w.wg.Done()
+	var huff huff0.Scratch
+	var lit []byte
 	for j := range w.jobs {
 		j.out = w.enc.EncodeAll(j.src, j.out[:0])
+		if worthLiteralFrame(len(j.src), len(j.out)) {
+			lit = appendLiteralFrame(lit[:0], j.src, w.cfg.frameCRC, &huff)
+			if len(lit) < len(j.out) {
+				j.out, lit = lit, j.out
+			}
+		}
 		if w.cfg.checksum {
-			j.sum = uint32(xxhash.Sum64(j.src))
+			if w.cfg.frameCRC && len(j.src) > 0 {
+				// The frame ends with zstd's content checksum, which is
+				// the same value (low 32 bits of XXH64 of the data):
+				// reuse it instead of hashing the frame twice.
+				j.sum = binary.LittleEndian.Uint32(j.out[len(j.out)-4:])
+			} else {
+				j.sum = uint32(xxhash.Sum64(j.src))
+			}
 		}
 		close(j.done)
 	}
