@@ -28,6 +28,23 @@ import (
 // never fault. name only labels the descriptor (it shows in /proc/PID/fd).
 // Linux only; elsewhere it returns ErrUnsupported.
 func CreateAnon(name string, h *npy.Header, opt *Options) (*Array, error) {
+	return newAnon(name, h, nil, opt)
+}
+
+// WriteAnon is CreateAnon for an array whose data already exists: data
+// (h's data size, in h's dtype and order) is written into the new memory
+// with positioned writes split across cores, not copied through the
+// mapping, and the space is not reserved first (a failed write reports the
+// lack of memory). This is the fastest way to hand an existing slice to
+// another process without a name: one pass over the new pages.
+func WriteAnon(name string, h *npy.Header, data []byte, opt *Options) (*Array, error) {
+	if data == nil {
+		data = []byte{}
+	}
+	return newAnon(name, h, data, opt)
+}
+
+func newAnon(name string, h *npy.Header, data []byte, opt *Options) (*Array, error) {
 	o := optionsOf(opt)
 	label := "memfd:" + name
 	hb, hdr, err := headerBytes(h)
@@ -38,6 +55,10 @@ func CreateAnon(name string, h *npy.Header, opt *Options) (*Array, error) {
 	if int64(int(total)) != total {
 		return nil, wrap("create", label, fmt.Errorf("%w: %d bytes do not fit in this machine's address space", npy.ErrBadShape, total))
 	}
+	if data != nil && int64(len(data)) != hdr.DataSize() {
+		return nil, wrap("create", label, fmt.Errorf("%w: %d data bytes for shape %v of %s (%d bytes)",
+			npy.ErrSize, len(data), hdr.Shape, hdr.DType, hdr.DataSize()))
+	}
 	fd, err := unix.MemfdCreate("arrfile:"+name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return nil, wrap("create", label, fmt.Errorf("memfd_create: %w", err))
@@ -45,16 +66,19 @@ func CreateAnon(name string, h *npy.Header, opt *Options) (*Array, error) {
 	f := os.NewFile(uintptr(fd), label)
 	fail := func(err error) (*Array, error) {
 		f.Close()
-		return nil, wrap("create", label, err)
-	}
-	err = f.Truncate(total)
-	if err == nil && !o.Sparse {
-		err = reserve(f, 0, total)
-	}
-	if err != nil {
 		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.ENOMEM) {
 			err = &SpaceError{Dir: "memory (memfd)", Need: total, Free: -1, Err: err}
 		}
+		return nil, wrap("create", label, err)
+	}
+	err = f.Truncate(total)
+	if err == nil && data == nil && !o.Sparse {
+		err = reserve(f, 0, total)
+	}
+	if err == nil && data != nil {
+		err = writeAtParallel(f, data, hdr.DataOffset)
+	}
+	if err != nil {
 		return fail(err)
 	}
 	if _, err := f.WriteAt(hb, 0); err != nil {
@@ -64,6 +88,9 @@ func CreateAnon(name string, h *npy.Header, opt *Options) (*Array, error) {
 		return fail(fmt.Errorf("fcntl(F_ADD_SEALS): %w", err))
 	}
 	a := &Array{path: label, f: f, hdr: hdr, mode: ReadWrite, opt: o, anon: true}
+	if data != nil && o.Populate == PopulateDefault {
+		a.opt.Populate = PopulateNone // written already; nothing to prefault for
+	}
 	if err := a.mapNew(int(total)); err != nil {
 		return fail(err)
 	}

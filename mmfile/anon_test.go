@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"testing"
 
+	"github.com/arrfile/arrfile/npy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -165,4 +167,35 @@ func TestAnonSparseAndErrors(t *testing.T) {
 	require.NoError(t, a.Close())
 	_, err = CreateAnon("bad", f8(-3), nil)
 	assert.Error(t, err)
+}
+
+func TestWriteAnon(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("memfd is Linux only")
+	}
+	data := make([]int32, 3<<20) // 12 MiB: split across cores
+	for i := range data {
+		data[i] = int32(i * 7)
+	}
+	h := &npy.Header{DType: npy.DTypeOf[int32](), Shape: []int{1 << 20, 3}}
+	a, err := WriteAnon("written", h, npy.Bytes(data), nil)
+	require.NoError(t, err)
+	defer a.Close()
+	assert.True(t, a.Sealed())
+	got, err := Slice[int32](a)
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
+
+	// Another open of the same memory sees a valid .npy.
+	f, err := a.File()
+	require.NoError(t, err)
+	b, err := Open(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), ReadOnly, nil)
+	require.NoError(t, err)
+	got2, err := Slice[int32](b)
+	require.NoError(t, err)
+	assert.Equal(t, int32(7*(3<<20-1)), got2[len(got2)-1])
+	require.NoError(t, b.Close())
+
+	_, err = WriteAnon("short", h, npy.Bytes(data[:5]), nil)
+	assert.ErrorIs(t, err, npy.ErrSize)
 }
