@@ -94,7 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 	fs.StringVar(&cfg.format, "format", "both", "stdout: table, bench (Go benchmark lines for benchstat) or both")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "no progress line on stderr (it only appears on a terminal anyway)")
 	fs.StringVar(&cfg.python, "python", "", "Python interpreter with NumPy for the py-* transports (default: /usr/bin/python3, then python3 on PATH); none to skip them")
-	fs.StringVar(&cfg.populate, "populate", "none", "how consumers fill the page tables when they map: none (page faults as they read, the fastest here), default, map (MAP_POPULATE) or advise (MADV_POPULATE_READ)")
+	fs.StringVar(&cfg.populate, "populate", "default", "how consumers fill the page tables when they map: default (mmfile's choice: ahead on tmpfs and memfd, none on disk), ahead (fault in from the back on another core), none (page faults as they read), map (MAP_POPULATE) or advise (MADV_POPULATE_READ)")
 	fs.DurationVar(&cfg.timeout, "timeout", time.Minute, "declare a consumer dead after this long without an answer (plus 50ms per MiB)")
 	list := fs.Bool("list", false, "list the transports and exit")
 	zlevel := fs.String("zstd-level", codec.DefaultLevel.String(), "compression level of the zstd transports: fastest, default, better, best or a zstd level 1-22")
@@ -153,7 +153,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 		}
 	}
 	if _, ok := populateModes[cfg.populate]; !ok {
-		return nil, false, fmt.Errorf("--populate %q: use none, default, map or advise", cfg.populate)
+		return nil, false, fmt.Errorf("--populate %q: use default, ahead, none, map or advise", cfg.populate)
 	}
 	switch cfg.format {
 	case "table", "bench", "both":

@@ -20,7 +20,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 	assert.Equal(t, 1, cfg.warmup)
 	assert.Equal(t, time.Minute, cfg.timeout)
 	assert.Equal(t, "both", cfg.format)
-	assert.Equal(t, "none", cfg.populate)
+	assert.Equal(t, "default", cfg.populate)
 	assert.Zero(t, cfg.bigdata)
 	assert.NotEmpty(t, cfg.shmDir)
 	assert.NotEmpty(t, cfg.diskDir)

@@ -64,7 +64,7 @@ func init() {
 		{
 			Name:        "memfd",
 			Kind:        kindGo,
-			Desc:        "producer copies its slice into an anonymous memfd array (mmfile.CreateAnon), passes the descriptor over the socket",
+			Desc:        "producer writes its slice into an anonymous memfd array (mmfile.WriteAnon), passes the descriptor over the socket",
 			MemNeed:     func(s int64) int64 { return s },
 			Unavailable: memfdUnavailable,
 			Run:         runMemfd,
@@ -78,6 +78,7 @@ func init() {
 var populateModes = map[string]mmfile.Populate{
 	"none":    mmfile.PopulateNone,
 	"default": mmfile.PopulateDefault,
+	"ahead":   mmfile.PopulateAhead,
 	"map":     mmfile.PopulateMap,
 	"advise":  mmfile.PopulateAdvise,
 }
@@ -227,14 +228,11 @@ func runMemfd(b *bench, ds *dataSet, n int) (measurement, error) {
 		return measurement{}, err
 	}
 	t0 := time.Now()
-	a, err := mmfile.CreateAnon("arrbench", &npy.Header{DType: dtypeOf(ds), Shape: []int{n}}, producerOptions)
+	a, err := mmfile.WriteAnon("arrbench", &npy.Header{DType: dtypeOf(ds), Shape: []int{n}}, ds.Bytes(n), producerOptions)
 	if err != nil {
 		return measurement{}, err
 	}
 	defer a.Close()
-	if err := fill(a, ds, n); err != nil {
-		return measurement{}, err
-	}
 	t1 := time.Now()
 	size := int64(n) * int64(ds.Kind.Size)
 	req := request{Op: "run", Transport: "memfd", DType: ds.Kind.DType, N: int64(n), Populate: b.cfg.populate}
@@ -258,7 +256,7 @@ func dtypeOf(ds *dataSet) *npy.DType {
 func consumerOptions(req *request) (*mmfile.Options, error) {
 	p := req.Populate
 	if p == "" {
-		p = "none"
+		p = "default"
 	}
 	pop, ok := populateModes[p]
 	if !ok {
