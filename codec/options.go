@@ -70,11 +70,17 @@ func (l Level) String() string {
 // Defaults and limits of the options.
 const (
 	// DefaultLevel is the compression level used when none is given,
-	// chosen by measurement (see docs/compression.md).
-	DefaultLevel = LevelFastest
+	// chosen by measurement (see docs/compression.md): on smooth float64
+	// data it compresses 12% better than LevelFastest for 10-35% more
+	// compression time and the same decompression speed, and it matches
+	// zstd's own default level 3.
+	DefaultLevel = LevelDefault
 
 	// DefaultFrameSize is the decompressed size of a data frame used when
-	// none is given, chosen by measurement (see docs/compression.md).
+	// none is given, chosen by measurement (see docs/compression.md):
+	// going from 1 to 2 MiB frames gains 1-2% compression on smooth data,
+	// going to 4 MiB another 1% but doubles the work of reading one
+	// element.
 	DefaultFrameSize = 2 << 20
 
 	// MaxFrameSize is the largest frame size a Writer accepts. It equals
