@@ -167,6 +167,7 @@ func TestFrameLimits(t *testing.T) {
 	br := newReader(t, huge)
 	err = br.Verify()
 	assert.ErrorIs(t, err, ErrFrameTooLarge)
+	assert.ErrorIs(t, err, zstd.ErrWindowSizeExceeded)
 	assert.Contains(t, err.Error(), "window")
 	// An 8 MiB window is accepted for small frames (other writers'
 	// streaming frames declare such windows).
@@ -235,4 +236,24 @@ func TestFileShrinksAfterOpen(t *testing.T) {
 	s.b = file[:100]
 	_, err = r.ReadAt(make([]byte, 10), 4500)
 	assert.ErrorIs(t, err, ErrTruncated)
+}
+
+func TestBadZstdFrames(t *testing.T) {
+	ok := rawFrame([]byte("hello"), 0)
+	// Block type 3 is reserved.
+	reserved := append([]byte(nil), ok...)
+	reserved[6] |= 3 << 1
+	// Frame header descriptor bit 3 is reserved.
+	fhd := append([]byte(nil), ok...)
+	fhd[4] |= 1 << 3
+	// A dictionary we do not have.
+	dict := append(append([]byte(nil), ok[:4]...), 0x01, 0x00, 0x07)
+	dict = append(dict, ok[6:]...)
+	for name, f := range map[string][]byte{"block type 3": reserved, "reserved FHD bit": fhd, "dictionary": dict} {
+		br := newReader(t, seekable(t, [][]byte{f}, []uint32{5}, nil))
+		err := br.Verify()
+		assert.ErrorIs(t, err, ErrCorrupt, name)
+		_, err = br.ReadAt(make([]byte, 5), 0)
+		assert.ErrorIs(t, err, ErrCorrupt, name)
+	}
 }

@@ -303,7 +303,7 @@ func (r *Reader) decodeFrame(i int, dst []byte) error {
 		return ferr(ErrCorrupt, "frame header says %d decompressed bytes, seek table says %d", hdr.FrameContentSize, ds)
 	}
 	if !hdr.SingleSegment && hdr.WindowSize > r.limit {
-		return ferr(ErrFrameTooLarge, "window of %d bytes exceeds the limit of %d", hdr.WindowSize, r.limit)
+		return ferr(ErrFrameTooLarge, "%w: window of %d bytes exceeds the limit of %d", zstd.ErrWindowSizeExceeded, hdr.WindowSize, r.limit)
 	}
 	if cs > maxCompressed(ds) {
 		return ferr(ErrCorrupt, "%d compressed bytes for %d decompressed bytes, more than any zstd frame needs", cs, ds)
