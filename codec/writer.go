@@ -20,7 +20,8 @@ import (
 // order; at most about 2*concurrency+2 frames are held in memory at once,
 // so a Writer streams inputs of any size. Close writes the seek table.
 //
-// A Writer is not safe for concurrent use. The destination only ever
+// Always call Close: it releases the compression goroutines, also after an
+// error. A Writer is not safe for concurrent use. The destination only ever
 // receives whole frames, in order; after a write error the Writer stops
 // writing and returns the error from every later call.
 type Writer struct {
