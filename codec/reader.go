@@ -96,7 +96,10 @@ func Open(name string, opts ...Option) (*Reader, error) {
 
 // NewReader returns a Reader over the size bytes of ra. It reads and
 // validates the seek table if the file ends with one (see ReadSeekTable);
-// otherwise it checks that the file starts like zstd data. Options:
+// otherwise it follows the frame headers from the start of the file and
+// requires that whole zstd and skippable frames fill it exactly, so a file
+// that ends inside a frame (a seekable file that lost the end of its seek
+// table, a cut last frame) is ErrTruncated at once. Options:
 // WithMaxFrameSize, WithMaxFrames, WithConcurrency, WithName.
 func NewReader(ra io.ReaderAt, size int64, opts ...Option) (*Reader, error) {
 	cfg, err := newConfig(opts)
@@ -124,7 +127,9 @@ func NewReader(ra io.ReaderAt, size int64, opts ...Option) (*Reader, error) {
 }
 
 // checkPlain verifies that a file without seek table starts with a zstd or
-// skippable frame magic.
+// skippable frame magic and that its frames tile the file exactly (see
+// walkFrames): a seekable file that lost the end of its seek table ends
+// inside a skippable frame and is ErrTruncated, not a plain file.
 func (r *Reader) checkPlain() error {
 	if r.size < 4 {
 		return r.errorf(ErrNotZstd, "%d-byte file is too short for a zstd frame", r.size)
@@ -136,6 +141,9 @@ func (r *Reader) checkPlain() error {
 	m := binary.LittleEndian.Uint32(b[:])
 	if m != zstdMagic && m&0xFFFFFFF0 != 0x184D2A50 {
 		return r.errorf(ErrNotZstd, "starts with 0x%08X, neither a zstd frame (0x%08X) nor a skippable frame", m, zstdMagic)
+	}
+	if _, err := walkFrames(r.ra, r.size); err != nil {
+		return r.wrap(fmt.Errorf("%w (no seek table at the end of the file, so its frames were followed from the start)", err))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -205,6 +206,14 @@ func TestVerifyDamage(t *testing.T) {
 	require.NoError(t, os.WriteFile(flipped, c, 0o644))
 	cut := filepath.Join(dir, "cut.npy.zst")
 	require.NoError(t, os.WriteFile(cut, b[:len(b)/2], 0o644)) // inside the data frames
+	// Inside the seek table: the file then ends inside a skippable frame,
+	// which `zstd -t` reports as a premature end, and so must verify.
+	var cutTable []string
+	for _, n := range []int{1, 4, 9, 20, 100} {
+		p := filepath.Join(dir, fmt.Sprintf("cut_table_%d.npy.zst", n))
+		require.NoError(t, os.WriteFile(p, b[:len(b)-n], 0o644))
+		cutTable = append(cutTable, p)
+	}
 	trailing := filepath.Join(badDir, "trailing_1byte.npy")
 	short := filepath.Join(dir, "short.npy")
 	raw, err := os.ReadFile(fixture("f8_le_1d.npy"))
@@ -216,6 +225,13 @@ func TestVerifyDamage(t *testing.T) {
 		assert.Equal(t, exitError, code, p)
 		assert.Empty(t, out, p)
 		requireOneErrorLine(t, stderr, p)
+	}
+	for _, p := range cutTable {
+		out, stderr, code := runArr(t, "verify", p)
+		assert.Equal(t, exitError, code, p)
+		assert.Empty(t, out, p)
+		requireOneErrorLine(t, stderr, p)
+		assert.Contains(t, stderr, "truncated", p)
 	}
 	_, stderr, _ := runArr(t, "verify", trailing)
 	assert.Contains(t, stderr, "trailing")
