@@ -7,8 +7,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 
+	"github.com/arrfile/arrfile/mmfile"
 	"github.com/arrfile/arrfile/npy"
 )
 
@@ -443,9 +443,12 @@ func (s *skipWriter) Write(p []byte) (int, error) {
 }
 
 // CompressFile compresses the .npy file src to the .npy.zst file dst (see
-// CompressNpy). dst is written under a temporary name in its folder and
-// renamed into place when complete, so readers never see a partial file;
-// on error dst is left untouched. The file is not fsynced.
+// CompressNpy). dst is written under a temporary name in its folder (an
+// mmfile temporary file, see mmfile.CreateTemp, which mmfile.RemoveStale
+// cleans up if the process dies) and renamed into place when complete, so
+// readers never see a partial file; on error dst is left untouched. On
+// disk-backed storage the file and folder are fsynced before and after
+// the rename, as mmfile.PublishTemp does.
 func CompressFile(dst, src string, opts ...Option) error {
 	in, err := os.Open(src)
 	if err != nil {
@@ -474,26 +477,25 @@ func DecompressFile(dst, src string, opts ...Option) error {
 }
 
 // writeAtomic writes name through a temporary file in the same folder and
-// renames it into place if fill succeeds.
+// renames it into place if fill succeeds. The temporary file is mmfile's
+// (mmfile.CreateTemp): a hidden ".NAME.RANDOM.arrtmp" file, marked live
+// while this process runs, so that mmfile.List and RemoveStale (arr ls, arr
+// gc) find and clean up what a crashed process left behind. Publication
+// fsyncs on disk-backed storage, as mmfile.PublishTemp does.
 func writeAtomic(name string, fill func(*os.File) error) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
+	f, err := mmfile.CreateTemp(name, 0o644)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	err = fill(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
+	return finishAtomic(f, name, fill(f))
+}
+
+// finishAtomic publishes the temporary file f as name if err is nil, and
+// abandons it otherwise, returning the first error.
+func finishAtomic(f *os.File, name string, err error) error {
 	if err != nil {
-		os.Remove(tmp)
+		mmfile.AbandonTemp(f)
 		return err
 	}
-	return nil
+	return mmfile.PublishTemp(f, name, nil)
 }

@@ -354,7 +354,7 @@ func TestCompressDecompressFile(t *testing.T) {
 	r.Close()
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		assert.NotContains(t, e.Name(), ".tmp")
+		assert.NotContains(t, e.Name(), "arrtmp")
 	}
 	_, err = OpenNpy(filepath.Join(dir, "missing.npy.zst"))
 	assert.True(t, errors.Is(err, os.ErrNotExist))

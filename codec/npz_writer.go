@@ -7,9 +7,8 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
-	"os"
-	"path/filepath"
 
+	"github.com/arrfile/arrfile/mmfile"
 	"github.com/arrfile/arrfile/npy"
 	"github.com/klauspost/compress/flate"
 )
@@ -81,35 +80,23 @@ func NewNpzWriter(w io.Writer, opts ...Option) (*NpzWriter, error) {
 }
 
 // CreateNpz creates the named .npz archive. It is written under a
-// temporary name in the same folder and renamed into place by Close, so
-// readers never see a partial archive; if anything fails, Close removes the
-// temporary file and leaves name untouched. The file is not fsynced.
+// temporary name in the same folder (an mmfile temporary file, see
+// mmfile.CreateTemp, which mmfile.RemoveStale cleans up if the process
+// dies) and renamed into place by Close, so readers never see a partial
+// archive; if anything fails, Close removes the temporary file and leaves
+// name untouched. On disk-backed storage the archive and its folder are
+// fsynced around the rename.
 func CreateNpz(name string, opts ...Option) (*NpzWriter, error) {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
+	f, err := mmfile.CreateTemp(name, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	z, err := NewNpzWriter(f, append([]Option{WithName(name)}, opts...)...)
 	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		mmfile.AbandonTemp(f)
 		return nil, err
 	}
-	z.publish = func(err error) error {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Chmod(f.Name(), 0o644)
-		}
-		if err == nil {
-			err = os.Rename(f.Name(), name)
-		}
-		if err != nil {
-			os.Remove(f.Name())
-		}
-		return err
-	}
+	z.publish = func(err error) error { return finishAtomic(f, name, err) }
 	return z, nil
 }
 

@@ -3,6 +3,7 @@ package mmfile
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,23 @@ var (
 	reserveChunk int64 = 256 << 20
 )
 
+// createTemp creates a temporary file for base in dir with permission
+// perm (applied regardless of umask) and marks it live. On error nothing is
+// left on disk.
+func createTemp(dir, base string, perm fs.FileMode) (*os.File, error) {
+	f, err := os.CreateTemp(dir, "."+base+".*"+tempSuffix)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	setLive(f)
+	return f, nil
+}
+
 // minReserveChunk is the smallest piece reserve falls back to on ENOMEM or
 // repeated EINTR.
 const minReserveChunk = 1 << 20
@@ -61,7 +79,7 @@ func newTemp(name string, hb []byte, total int64, o *Options) (f *os.File, tmp s
 			return nil, "", &SpaceError{Dir: dir, Need: total, Free: free}
 		}
 	}
-	file, err := os.CreateTemp(dir, "."+base+".*"+tempSuffix)
+	file, err := createTemp(dir, base, o.perm())
 	if err != nil {
 		return nil, "", err
 	}
@@ -72,10 +90,6 @@ func newTemp(name string, hb []byte, total int64, o *Options) (f *os.File, tmp s
 			os.Remove(file.Name())
 		}
 	}()
-	if err = f.Chmod(o.perm()); err != nil {
-		return nil, "", err
-	}
-	setLive(f)
 	// The size is set before the space is reserved, so that a tmpfs mounted
 	// with huge=within_size sees the final size and uses huge pages.
 	err = f.Truncate(total)
