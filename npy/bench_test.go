@@ -150,7 +150,7 @@ func BenchmarkFileRatios(b *testing.B) {
 		for k := range 3 {
 			i := (k + iter) % 3
 			start := time.Now()
-			if n, err := readers[i](name(0)); err != nil || n != len(d) {
+			if n, err := readers[i](name(0)); err != nil || n < len(d) {
 				b.Fatal(n, err)
 			}
 			tr[i] = min(tr[i], time.Since(start))
