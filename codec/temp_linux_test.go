@@ -99,7 +99,12 @@ func TestCrashedConvertTempRemovedByRemoveStale(t *testing.T) {
 			}
 		}
 		if tmp.Path == "" {
-			require.True(t, time.Now().Before(deadline), "no temporary file appeared; child: %s", stderr.String())
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				<-exited
+				killed = true
+				t.Fatalf("no temporary file appeared; child: %s", stderr.String())
+			}
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
