@@ -3,9 +3,12 @@ package codec_test
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/arrfile/arrfile/codec"
+	"github.com/arrfile/arrfile/mmfile"
 	"github.com/arrfile/arrfile/npy"
 )
 
@@ -73,4 +76,44 @@ func ExampleCompressNpy() {
 	rows, _ := codec.ReadRows[int16](r, 2, 4)
 	fmt.Println(h.Shape, r.NumFrames(), rows)
 	// Output: [4 2] 5 [4 5 6 7]
+}
+
+// Memory-map a member of an .npz archive in place: written with
+// WithAlignment(64), every stored member's data is aligned for any element
+// type, and mapping it reads and copies nothing.
+func ExampleNpzReader_Map() {
+	dir, err := os.MkdirTemp("", "example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	name := filepath.Join(dir, "arrays.npz")
+
+	w, err := codec.CreateNpz(name, codec.WithAlignment(64))
+	if err != nil {
+		panic(err)
+	}
+	codec.WriteNpz(w, "labels", []uint8{3, 1, 4})
+	codec.WriteNpz(w, "weights", []float64{0.5, 1.5, 2.5, 3.5, 4.5, 5.5}, 2, 3)
+	if err := w.Close(); err != nil {
+		panic(err)
+	}
+
+	z, err := codec.OpenNpz(name)
+	if err != nil {
+		panic(err)
+	}
+	defer z.Close()
+	a, err := z.Map("weights", mmfile.ReadOnly, nil)
+	if err != nil {
+		panic(err)
+	}
+	defer a.Close()
+	v, err := mmfile.Slice[float64](a)
+	if err != nil {
+		panic(err)
+	}
+	k, _ := a.Index(1, 2)
+	fmt.Println(a.Shape(), v[k])
+	// Output: [2 3] 5.5
 }

@@ -60,6 +60,8 @@ type Array struct {
 	anon     bool // no file name: CreateAnon, OpenFile
 	opt      Options
 	trailing int64
+	section  int64 // file offset of the .npy in the file (OpenSection); 0 otherwise
+	skew     int   // position of the .npy's first byte in m (section minus the mapping offset)
 	pins     int
 	closed   bool
 	released bool
@@ -181,7 +183,59 @@ func Open(name string, mode Mode, opt *Options) (*Array, error) {
 	if err != nil {
 		return nil, wrap("open", name, err)
 	}
-	a, err := openMapped(f, name, mode, &o, false)
+	a, err := openMapped(f, name, 0, mode, &o, false)
+	if err != nil {
+		f.Close()
+		return nil, wrap("open", name, err)
+	}
+	return a, nil
+}
+
+// OpenSection maps the .npy array that starts at byte off of the file name
+// rather than at its start: an array embedded in a container, such as a
+// stored (uncompressed) member of an .npz archive (see codec's
+// NpzReader.Map), read in place without copying.
+//
+// The mapping starts at the page boundary at or below off (the 64 KiB
+// allocation granularity on Windows) and covers the header and the data;
+// the Array behaves as one from Open (Bytes, Slice, the guarded accessors,
+// locks, hints, populating). The header is read and validated at off
+// (bounded by opt.MaxHeaderSize), and the data it declares must lie within
+// the file (npy.ErrTruncated otherwise). Bytes after the array are the rest
+// of the container: Trailing counts them and opt.Strict is ignored.
+//
+// The data's address is the mapping's page-aligned base plus its offset
+// within the page, so its alignment is that of its file offset: Slice
+// refuses element types the data is not aligned for (npy.ErrAlignment,
+// naming the offset), while Bytes always works. Writers of containers can
+// pad so that the data starts at a multiple of 64.
+//
+// ReadOnly and CopyOnWrite leave the file untouched. ReadWrite writes into
+// the file's bytes in place, which changes the container (an archive's
+// checksums then no longer match).
+func OpenSection(name string, off int64, mode Mode, opt *Options) (*Array, error) {
+	o := optionsOf(opt)
+	flag := os.O_RDONLY
+	switch mode {
+	case ReadOnly, CopyOnWrite:
+	case ReadWrite:
+		flag = os.O_RDWR
+	default:
+		return nil, wrap("open", name, fmt.Errorf("invalid mode %d", mode))
+	}
+	if off < 0 {
+		return nil, wrap("open", name, fmt.Errorf("negative section offset %d", off))
+	}
+	if fi, err := os.Stat(name); err != nil {
+		return nil, wrap("open", name, err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, wrap("open", name, fmt.Errorf("not a regular file (%s)", fi.Mode().Type()))
+	}
+	f, err := os.OpenFile(name, flag, 0)
+	if err != nil {
+		return nil, wrap("open", name, err)
+	}
+	a, err := openMapped(f, name, off, mode, &o, false)
 	if err != nil {
 		f.Close()
 		return nil, wrap("open", name, err)
@@ -200,7 +254,7 @@ func OpenFile(f *os.File, mode Mode, opt *Options) (*Array, error) {
 		f.Close()
 		return nil, wrap("open", f.Name(), fmt.Errorf("invalid mode %d", mode))
 	}
-	a, err := openMapped(f, f.Name(), mode, &o, true)
+	a, err := openMapped(f, f.Name(), 0, mode, &o, true)
 	if err != nil {
 		f.Close()
 		return nil, wrap("open", f.Name(), err)
@@ -208,7 +262,9 @@ func OpenFile(f *os.File, mode Mode, opt *Options) (*Array, error) {
 	return a, nil
 }
 
-func openMapped(f *os.File, name string, mode Mode, o *Options, anon bool) (*Array, error) {
+// openMapped maps the .npy that starts at byte off of f (0 for a whole
+// file; a section otherwise, see OpenSection).
+func openMapped(f *os.File, name string, off int64, mode Mode, o *Options, anon bool) (*Array, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -217,26 +273,38 @@ func openMapped(f *os.File, name string, mode Mode, o *Options, anon bool) (*Arr
 		return nil, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
 	}
 	size := fi.Size()
-	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 4096)
+	if off > size {
+		return nil, fmt.Errorf("%w: section offset %d is beyond the end of the %d-byte file", npy.ErrTruncated, off, size)
+	}
+	br := bufio.NewReaderSize(io.NewSectionReader(f, off, size-off), 4096)
 	hdr, err := npy.ReadHeaderMax(br, o.maxHeader())
 	if err != nil {
+		if off > 0 {
+			err = fmt.Errorf("array at byte %d: %w", off, err)
+		}
 		return nil, err
 	}
-	if err := hdr.CheckFileSize(size, o.Strict); err != nil {
+	if err := hdr.CheckFileSize(size-off, o.Strict && off == 0); err != nil {
+		if off > 0 {
+			err = fmt.Errorf("array at byte %d of the %d-byte file: %w", off, size, err)
+		}
 		return nil, err
 	}
 	need := hdr.DataOffset + hdr.DataSize()
-	if int64(int(need)) != need {
+	mapOff := off / mapAlignment() * mapAlignment()
+	skew := off - mapOff
+	if int64(int(skew+need)) != skew+need {
 		return nil, fmt.Errorf("%w: %d bytes do not fit in this machine's address space", npy.ErrBadShape, need)
 	}
-	a := &Array{path: name, f: f, hdr: hdr, mode: mode, opt: *o, trailing: size - need, anon: anon}
+	a := &Array{path: name, f: f, hdr: hdr, mode: mode, opt: *o, trailing: size - off - need, anon: anon, section: off, skew: int(skew)}
 	pop := resolvePopulate(o.Populate, f, need)
-	m, err := mapFile(f, int(need), mode, pop)
+	m, err := mapFileAt(f, mapOff, int(skew+need), mode, pop)
 	if err != nil {
 		return nil, err
 	}
 	a.m = m
-	a.data = m[hdr.DataOffset:need:need]
+	end := int(skew + need)
+	a.data = m[int(skew+hdr.DataOffset):end:end]
 	if o.Advice != AdviceNormal {
 		if err := madvise(m, o.Advice); err != nil {
 			unmap(m)
@@ -446,6 +514,14 @@ func Slice[T npy.Elem](a *Array) ([]T, error) {
 	}
 	s, err := npy.View[T](data, a.hdr.DType)
 	if err != nil {
+		if errors.Is(err, npy.ErrAlignment) {
+			hint := ""
+			if a.section > 0 {
+				hint = "; an .npz archive written with codec.WithAlignment(64) aligns every stored member's data"
+			}
+			err = fmt.Errorf("%w: the data starts at byte %d of the file, not a multiple of %d (Bytes still gives the raw data%s)",
+				err, a.section+a.hdr.DataOffset, unsafe.Alignof(*new(T)), hint)
+		}
 		return nil, wrap("view", a.path, err)
 	}
 	return s, nil
@@ -482,7 +558,8 @@ func (a *Array) Name() string { return a.path }
 func (a *Array) Mode() Mode { return a.mode }
 
 // Trailing returns the number of bytes in the file after the array data
-// (0 for well-formed files); they are not mapped.
+// (0 for well-formed files; for OpenSection, the rest of the container);
+// they are not mapped.
 func (a *Array) Trailing() int64 { return a.trailing }
 
 // File returns the array's open file, for example to pass an anonymous

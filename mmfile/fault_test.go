@@ -121,3 +121,22 @@ func TestRawSliceFaultCrashes(t *testing.T) {
 	require.True(t, errors.As(err, &ee), "child should have crashed, got %v; stderr: %s", err, c.stderr.String())
 	assert.Contains(t, c.stderr.String(), "unexpected fault address")
 }
+
+// TestSectionTruncatedByOtherProcess: a section mapped from inside a file
+// (OpenSection) faults like a whole-file mapping when another process
+// truncates the file; the error counts data bytes of the section.
+func TestSectionTruncatedByOtherProcess(t *testing.T) {
+	data := make([]float64, 1<<14) // 128 KiB
+	p, off := containerFile(t, 3*4096+64, data, 0)
+	a, err := OpenSection(p, off, ReadOnly, &Options{Populate: PopulateNone})
+	require.NoError(t, err)
+	defer a.Close()
+	runHelper(t, "truncate", p, strconv.FormatInt(off+4096, 10))
+	k := make([]byte, 8)
+	_, err = a.ReadAt(k, int64(len(data)-1)*8)
+	require.ErrorIs(t, err, ErrFileShrunk)
+	assert.ErrorContains(t, err, fmt.Sprintf("access at data byte %d faulted", (len(data)-1)*8))
+	assert.ErrorContains(t, err, fmt.Sprintf("the array needs %d", off+128+int64(len(data))*8))
+	_, err = a.ReadAt(k, 0) // still inside the file
+	assert.NoError(t, err)
+}

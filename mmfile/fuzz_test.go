@@ -134,3 +134,45 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOpenSection maps arbitrary bytes as a container holding an .npy at a
+// fuzzed offset: OpenSection must fail cleanly or give an array whose data
+// is exactly the file's bytes after the header at that offset.
+func FuzzOpenSection(f *testing.F) {
+	var buf bytes.Buffer
+	buf.Write(make([]byte, 4100))
+	npy.Write(&buf, []float64{1, 2, 3, 4}, 2, 2)
+	buf.WriteString("trailer")
+	f.Add(buf.Bytes(), uint32(4100))
+	f.Add(buf.Bytes(), uint32(0))
+	f.Add(buf.Bytes(), uint32(5000))
+	f.Add([]byte(npy.Magic), uint32(0))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte, off uint32) {
+		path := filepath.Join(dir, "c.bin")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, mode := range []Mode{ReadOnly, CopyOnWrite} {
+			a, err := OpenSection(path, int64(off), mode, &Options{MaxHeaderSize: 1 << 16})
+			if err != nil {
+				continue
+			}
+			d, err := a.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := a.Header()
+			start := int64(off) + h.DataOffset
+			if !bytes.Equal(d, data[start:start+h.DataSize()]) {
+				t.Fatalf("mapped data differs from the file's bytes at %d", start)
+			}
+			if a.Trailing() != int64(len(data))-start-h.DataSize() {
+				t.Fatalf("Trailing %d", a.Trailing())
+			}
+			if err := a.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

@@ -130,8 +130,8 @@ func faultAddr(r any) (uintptr, bool) {
 
 // faultError describes a fault at addr inside mapping m.
 func (a *Array) faultError(addr uintptr, m []byte) error {
-	off := int64(addr-uintptr(unsafe.Pointer(unsafe.SliceData(m)))) - a.hdr.DataOffset
-	need := a.hdr.DataOffset + a.hdr.DataSize()
+	off := int64(addr-uintptr(unsafe.Pointer(unsafe.SliceData(m)))) - int64(a.skew) - a.hdr.DataOffset
+	need := a.section + a.hdr.DataOffset + a.hdr.DataSize()
 	size := int64(-1)
 	if fi, err := a.f.Stat(); err == nil {
 		size = fi.Size()

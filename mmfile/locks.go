@@ -111,7 +111,7 @@ func (a *Array) UnlockRange(off, n int64) error {
 		return err
 	}
 	defer unpin()
-	_, err = ofdLock(f, lockNone, a.hdr.DataOffset+off, n, false)
+	_, err = ofdLock(f, lockNone, a.section+a.hdr.DataOffset+off, n, false)
 	return wrap("unlock", a.path, err)
 }
 
@@ -128,7 +128,7 @@ func (a *Array) lockRange(off, n int64, exclusive, wait bool) (bool, error) {
 		}
 		typ = lockExclusive
 	}
-	ok, err := ofdLock(f, typ, a.hdr.DataOffset+off, n, wait)
+	ok, err := ofdLock(f, typ, a.section+a.hdr.DataOffset+off, n, wait)
 	return ok, wrap("lock", a.path, err)
 }
 
@@ -163,8 +163,9 @@ func (a *Array) AdviseRange(adv Advice, off, n int64) error {
 	defer unpin()
 	m := a.mapping()
 	ps := int64(os.Getpagesize())
-	start := (a.hdr.DataOffset + off) / ps * ps
-	end := a.hdr.DataOffset + off + n
+	at := int64(a.skew) + a.hdr.DataOffset + off // position in m, whose start is page-aligned
+	start := at / ps * ps
+	end := at + n
 	if end <= start {
 		return nil
 	}

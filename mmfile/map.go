@@ -22,11 +22,17 @@ func resolvePopulate(p Populate, f *os.File, size int64) Populate {
 // the page tables as pop says. length must be positive and at most the
 // file's size.
 func mapFile(f *os.File, length int, mode Mode, pop Populate) ([]byte, error) {
+	return mapFileAt(f, 0, length, mode, pop)
+}
+
+// mapFileAt maps length bytes of f from offset off, which must be a
+// multiple of mapAlignment.
+func mapFileAt(f *os.File, off int64, length int, mode Mode, pop Populate) ([]byte, error) {
 	if pop == PopulateDefault || pop == PopulateAhead {
 		pop = PopulateNone // resolved, and started, by the caller
 	}
 	if pop == PopulateMap && mode != CopyOnWrite {
-		if m, ok, err := mapPopulate(f, length, mode == ReadWrite); ok {
+		if m, ok, err := mapPopulate(f, off, length, mode == ReadWrite); ok {
 			return m, err
 		}
 		pop = PopulateAdvise
@@ -38,7 +44,7 @@ func mapFile(f *os.File, length int, mode Mode, pop Populate) ([]byte, error) {
 	case CopyOnWrite:
 		prot = mmap.COPY
 	}
-	m, err := mmap.MapRegion(f, length, prot, 0, 0)
+	m, err := mmap.MapRegion(f, length, prot, 0, off)
 	if err != nil {
 		return nil, err
 	}

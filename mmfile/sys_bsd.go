@@ -16,7 +16,9 @@ func isMemoryFS(f *os.File) bool { return false }
 
 func fallocate(f *os.File, off, n int64) error { return errNoFallocate }
 
-func mapPopulate(f *os.File, length int, write bool) ([]byte, bool, error) { return nil, false, nil }
+func mapPopulate(f *os.File, off int64, length int, write bool) ([]byte, bool, error) {
+	return nil, false, nil
+}
 
 func populateAdvise(m []byte) error { return ErrUnsupported }
 

@@ -38,12 +38,12 @@ func fallocate(f *os.File, off, n int64) error {
 
 // mapPopulate maps with MAP_POPULATE. ok is false if the caller should
 // map another way.
-func mapPopulate(f *os.File, length int, write bool) (m []byte, ok bool, err error) {
+func mapPopulate(f *os.File, off int64, length int, write bool) (m []byte, ok bool, err error) {
 	prot := unix.PROT_READ
 	if write {
 		prot |= unix.PROT_WRITE
 	}
-	m, err = unix.Mmap(int(f.Fd()), 0, length, prot, unix.MAP_SHARED|unix.MAP_POPULATE)
+	m, err = unix.Mmap(int(f.Fd()), off, length, prot, unix.MAP_SHARED|unix.MAP_POPULATE)
 	runtime.KeepAlive(f)
 	if err != nil {
 		return nil, true, fmt.Errorf("mmap: %w", err)

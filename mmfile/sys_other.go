@@ -18,11 +18,18 @@ var errPinnedPublish = errors.New("cannot publish a pinned array on this system 
 
 func freeSpace(dir string) (int64, bool) { return 0, false }
 
+// mapAlignment is the granularity of mapping offsets: Windows maps at
+// multiples of its 64 KiB allocation granularity, a multiple of the page
+// size elsewhere too.
+func mapAlignment() int64 { return max(64<<10, int64(os.Getpagesize())) }
+
 func isMemoryFS(f *os.File) bool { return false }
 
 func fallocate(f *os.File, off, n int64) error { return errNoFallocate }
 
-func mapPopulate(f *os.File, length int, write bool) ([]byte, bool, error) { return nil, false, nil }
+func mapPopulate(f *os.File, off int64, length int, write bool) ([]byte, bool, error) {
+	return nil, false, nil
+}
 
 func populateAdvise(m []byte) error { return ErrUnsupported }
 

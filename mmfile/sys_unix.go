@@ -12,6 +12,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// mapAlignment is the granularity of mapping offsets: the page size.
+func mapAlignment() int64 { return int64(os.Getpagesize()) }
+
 // flock takes a BSD lock on the whole file (shared or exclusive). Without
 // wait it reports false instead of blocking when the lock is held elsewhere.
 func flock(f *os.File, exclusive, wait bool) (bool, error) {
