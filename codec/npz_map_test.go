@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -260,4 +261,38 @@ for k, a in arrays.items():
 	_, err = zc.Map("f8", mmfile.ReadOnly, nil)
 	assert.ErrorIs(t, err, ErrUnsupported)
 	assert.True(t, strings.Contains(err.Error(), "np.savez_compressed"), err)
+}
+
+// TestNpzMapFixture maps every member of the np.savez fixture (no Python
+// needed): the mapped bytes are the member's data, whatever the dtype
+// (structured, big-endian, Fortran order), and the deflated fixture is
+// refused member by member.
+func TestNpzMapFixture(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "npz")
+	z, err := OpenNpz(filepath.Join(dir, "savez.npz"))
+	require.NoError(t, err)
+	defer z.Close()
+	require.NotEmpty(t, z.Keys())
+	for _, k := range z.Keys() {
+		r, err := z.Open(k)
+		require.NoError(t, err, k)
+		want, err := io.ReadAll(r)
+		require.NoError(t, err, k)
+		r.Close()
+		a, err := z.Map(k, mmfile.CopyOnWrite, nil)
+		require.NoError(t, err, k)
+		got, err := a.Bytes()
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(want, got), k)
+		assert.Equal(t, r.Header.Shape, a.Shape(), k)
+		assert.Equal(t, r.Header.FortranOrder, a.FortranOrder(), k)
+		require.NoError(t, a.Close())
+	}
+	zc, err := OpenNpz(filepath.Join(dir, "savez_compressed.npz"))
+	require.NoError(t, err)
+	defer zc.Close()
+	for _, k := range zc.Keys() {
+		_, err := zc.Map(k, mmfile.ReadOnly, nil)
+		assert.ErrorIs(t, err, ErrUnsupported, k)
+	}
 }
