@@ -103,8 +103,7 @@ func Create(name string, h *npy.Header, opt *Options) (*Array, error) {
 	}
 	a := &Array{path: name, tmp: tmp, f: f, hdr: hdr, mode: ReadWrite, opt: o}
 	if err := a.mapNew(int(total)); err != nil {
-		f.Close()
-		os.Remove(tmp)
+		removeAndClose(f, tmp)
 		return nil, wrap("create", name, err)
 	}
 	return a, nil
@@ -405,13 +404,19 @@ func (a *Array) release() error {
 	a.released = true
 	err := unmap(a.m)
 	a.m, a.data = nil, nil
-	if e := a.f.Close(); err == nil {
-		err = e
-	}
-	if a.remove != "" {
-		if e := os.Remove(a.remove); err == nil && !errors.Is(e, os.ErrNotExist) {
+	if a.remove == "" {
+		if e := a.f.Close(); err == nil {
 			err = e
 		}
+		return err
+	}
+	// Abandoned: the temporary file goes before its in-use mark does.
+	rerr, cerr := removeAndClose(a.f, a.remove)
+	if err == nil {
+		err = cerr
+	}
+	if err == nil && !errors.Is(rerr, os.ErrNotExist) {
+		err = rerr
 	}
 	return err
 }

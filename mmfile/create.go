@@ -42,9 +42,13 @@ var (
 )
 
 // createTemp creates a temporary file for base in dir with permission
-// perm (applied regardless of umask) and marks it live. On error nothing is
+// perm (applied regardless of umask) and marks it live: on Linux before its
+// name appears (createLiveTemp), elsewhere just after. On error nothing is
 // left on disk.
 func createTemp(dir, base string, perm fs.FileMode) (*os.File, error) {
+	if f, ok := createLiveTemp(dir, base, perm); ok {
+		return f, nil
+	}
 	f, err := os.CreateTemp(dir, "."+base+".*"+tempSuffix)
 	if err != nil {
 		return nil, err
@@ -86,8 +90,7 @@ func newTemp(name string, hb []byte, total int64, o *Options) (f *os.File, tmp s
 	f, tmp = file, file.Name()
 	defer func() {
 		if err != nil {
-			file.Close()
-			os.Remove(file.Name())
+			removeAndClose(file, file.Name())
 		}
 	}()
 	// The size is set before the space is reserved, so that a tmpfs mounted
@@ -165,28 +168,53 @@ func writeZeros(f *os.File, off, end int64) error {
 }
 
 // finish makes the fully written temporary file tmp visible as name: it
-// fsyncs f on disk-backed storage (unless o.NoSync), closes it, renames tmp
-// to name and fsyncs the folder. f is closed in every case; on error before
-// the rename tmp is removed.
+// fsyncs f on disk-backed storage (unless o.NoSync), renames tmp to name and
+// closes f (closes first where open files cannot be renamed) and fsyncs the
+// folder. f is closed in every case; on error before the rename tmp is
+// removed.
 func finish(f *os.File, tmp, name string, o *Options) error {
 	durable := !o.NoSync && !isMemoryFS(f)
 	if durable {
 		if err := syncFile(f); err != nil {
-			f.Close()
-			os.Remove(tmp)
+			removeAndClose(f, tmp)
 			return err
 		}
 	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := renameFile(tmp, name); err != nil {
-		os.Remove(tmp)
-		return err
+	if !closeBeforeRename {
+		// Renamed while still open, so the in-use mark lasts until the
+		// file has its final name: RemoveStale never sees it unmarked.
+		if err := renameFile(tmp, name); err != nil {
+			os.Remove(tmp)
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	} else {
+		if err := f.Close(); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		if err := renameFile(tmp, name); err != nil {
+			os.Remove(tmp)
+			return err
+		}
 	}
 	if durable {
 		return syncDirFn(filepath.Dir(name))
 	}
 	return nil
+}
+
+// removeAndClose removes the temporary file path and closes f, its open
+// file: removing first where the system allows it, so that the file never
+// exists without its in-use mark.
+func removeAndClose(f *os.File, path string) (rerr, cerr error) {
+	if !closeBeforeRename {
+		rerr = os.Remove(path)
+		return rerr, f.Close()
+	}
+	cerr = f.Close()
+	return os.Remove(path), cerr
 }

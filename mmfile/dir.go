@@ -151,8 +151,10 @@ func RemoveStale(dir string, olderThan time.Duration) ([]string, error) {
 		if isLive(e.Path) { // it may have been opened since List
 			continue
 		}
-		if err := os.Remove(e.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, wrap("remove", e.Path, err))
+		if err := os.Remove(e.Path); err != nil {
+			if !errors.Is(err, os.ErrNotExist) { // else published or removed meanwhile
+				errs = append(errs, wrap("remove", e.Path, err))
+			}
 			continue
 		}
 		removed = append(removed, e.Path)

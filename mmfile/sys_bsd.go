@@ -2,7 +2,10 @@
 
 package mmfile
 
-import "os"
+import (
+	"io/fs"
+	"os"
+)
 
 // On the BSDs and macOS the Linux-only calls degrade: no free-space check
 // (Create relies on the reservation instead), space is reserved by writing
@@ -37,3 +40,10 @@ func clearLive(f *os.File)    {}
 func isLive(path string) bool { return false }
 
 func populateChunk(m []byte, write bool) error { return ErrUnsupported }
+
+// createLiveTemp is not available here (no O_TMPFILE); temporary files are
+// created the portable way.
+func createLiveTemp(dir, base string, perm fs.FileMode) (*os.File, bool) { return nil, false }
+
+// closeBeforeRename is false: Unix renames and removes open files.
+const closeBeforeRename = false

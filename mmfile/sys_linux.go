@@ -4,8 +4,12 @@ package mmfile
 
 import (
 	"fmt"
+	"io/fs"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -137,3 +141,49 @@ func populateChunk(m []byte, write bool) error {
 		}
 	}
 }
+
+// createLiveTemp creates the temporary file "."+base+".RANDOM"+tempSuffix
+// in dir so that it is marked live before its name appears: the file is
+// made unnamed (O_TMPFILE), given its permission and its in-use mark, and
+// only then linked under its name. RemoveStale can therefore never find a
+// running producer's temporary file unmarked. ok is false when the kernel,
+// the filesystem or a missing /proc cannot do this; the caller then creates
+// the file the portable way.
+func createLiveTemp(dir, base string, perm fs.FileMode) (f *os.File, ok bool) {
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, uint32(perm))
+	if err != nil {
+		return nil, false
+	}
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: liveOffset, Len: 1}
+	for {
+		err = unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err == nil {
+		err = unix.Fchmod(fd, uint32(perm))
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, false
+	}
+	proc := "/proc/self/fd/" + strconv.Itoa(fd)
+	for range 1000 {
+		name := filepath.Join(dir, "."+base+"."+strconv.FormatUint(uint64(rand.Uint32()), 10)+tempSuffix)
+		err := unix.Linkat(unix.AT_FDCWD, proc, unix.AT_FDCWD, name, unix.AT_SYMLINK_FOLLOW)
+		if err == nil {
+			return os.NewFile(uintptr(fd), name), true
+		}
+		if err != unix.EEXIST {
+			break
+		}
+	}
+	unix.Close(fd)
+	return nil, false
+}
+
+// closeBeforeRename is false: Linux renames and removes open files, so a
+// temporary file keeps its in-use mark until it has its final name (or is
+// gone).
+const closeBeforeRename = false

@@ -4,6 +4,7 @@ package mmfile
 
 import (
 	"errors"
+	"io/fs"
 	"net"
 	"os"
 )
@@ -110,3 +111,11 @@ func Receive(conn *net.UnixConn, mode Mode, opt *Options) (*Array, error) {
 }
 
 func populateChunk(m []byte, write bool) error { return ErrUnsupported }
+
+// createLiveTemp is not available here (no O_TMPFILE); temporary files are
+// created the portable way.
+func createLiveTemp(dir, base string, perm fs.FileMode) (*os.File, bool) { return nil, false }
+
+// closeBeforeRename is true: Windows can neither rename nor remove an open
+// file.
+const closeBeforeRename = true

@@ -14,8 +14,10 @@ import (
 // folder that Create and Write use, opened read-write, so List shows it
 // (Temp, Target) and RemoveStale removes it if the producer crashes. While
 // the returned file is open in a running process it is marked live (Linux:
-// an open-file-description lock the kernel drops when the process exits),
-// and RemoveStale leaves it alone whatever its age.
+// an open-file-description lock the kernel drops when the process exits,
+// taken before the name appears, and kept until PublishTemp has renamed
+// the file or AbandonTemp has removed it), and RemoveStale leaves it alone
+// whatever its age.
 //
 // perm is the permission the file gets, applied as given regardless of
 // umask; 0 means 0644. The caller writes the file and then calls
@@ -59,11 +61,12 @@ func PublishTemp(f *os.File, name string, opt *Options) error {
 // an mmfile temporary file.
 func AbandonTemp(f *os.File) error {
 	tmp := f.Name()
-	cerr := f.Close()
 	if _, ok := isTempName(filepath.Base(tmp)); !ok {
+		f.Close()
 		return wrap("abandon", tmp, fmt.Errorf("%w: not removed", ErrNotArray))
 	}
-	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+	err, cerr := removeAndClose(f, tmp)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return wrap("abandon", tmp, err)
 	}
 	if cerr != nil && !errors.Is(cerr, os.ErrClosed) {

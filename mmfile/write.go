@@ -56,8 +56,7 @@ func WriteBytes(name string, h *npy.Header, data []byte, opt *Options) error {
 		return wrap("write", name, err)
 	}
 	if err := writeAtParallel(f, data, hdr.DataOffset); err != nil {
-		f.Close()
-		os.Remove(tmp)
+		removeAndClose(f, tmp)
 		if errors.Is(err, syscall.ENOSPC) {
 			free, ok := freeSpace(dir)
 			if !ok {
