@@ -174,6 +174,46 @@ func BenchmarkCompress(b *testing.B) {
 	}
 }
 
+// BenchmarkCompressPipeline measures what the file pipeline adds to the
+// encoder: CompressFile (read the .npy from tmpfs into frame buffers,
+// compress, write, publish) next to compressing the same bytes already in
+// memory to io.Discard, alternately in the same run. "file_over_mem" near 1
+// means the time is the encoder's.
+func BenchmarkCompressPipeline(b *testing.B) {
+	dir := benchDir(b)
+	for _, ds := range dataSets {
+		for _, level := range []Level{LevelFastest, LevelDefault} {
+			b.Run(fmt.Sprintf("%s/%s", ds, level), func(b *testing.B) {
+				src := benchNpy(b, dir, ds)
+				_, data := genDataSet(ds, benchBytes())
+				dst := filepath.Join(dir, ds+".pipe.zst")
+				b.SetBytes(int64(len(data)))
+				var file, mem time.Duration
+				for i := 0; i < b.N; i++ {
+					start := time.Now()
+					if err := CompressFile(dst, src, WithLevel(level)); err != nil {
+						b.Fatal(err)
+					}
+					file += time.Since(start)
+					start = time.Now()
+					w, err := NewWriter(io.Discard, WithLevel(level))
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := w.Write(data); err != nil {
+						b.Fatal(err)
+					}
+					if err := w.Close(); err != nil {
+						b.Fatal(err)
+					}
+					mem += time.Since(start)
+				}
+				b.ReportMetric(file.Seconds()/mem.Seconds(), "file_over_mem")
+			})
+		}
+	}
+}
+
 // BenchmarkDecompress decompresses each data set's .npy.zst to a .npy on
 // tmpfs, next to `zstd -d` on the same file: "file" writes the output with
 // DecompressFile, "array" decompresses into a new mapped array with
