@@ -37,7 +37,11 @@
 //   - anonymous arrays (CreateAnon, Linux memfd) passed as file descriptors to
 //     children or over Unix sockets, with nothing to clean up;
 //   - growing: Appender adds rows in place, keeping a valid .npy;
-//   - housekeeping: List, Remove and RemoveStale for the shared folder.
+//   - embedded arrays: OpenSection maps an .npy that starts inside a file,
+//     such as a stored member of an .npz archive;
+//   - housekeeping: List, Remove and RemoveStale for the shared folder, and
+//     CreateTemp, PublishTemp and AbandonTemp for writers of other files
+//     (.npy.zst, .npz) that want the same temporaries and cleanup.
 //
 // See docs/sharing.md in the repository for examples across Go and Python,
 // the memory model and the cleanup rules.
