@@ -234,27 +234,19 @@ func outputErrors(err error, out string) error {
 }
 
 // writeAtomic writes name through a temporary file in its folder, renamed
-// into place when fill succeeds.
+// into place when fill succeeds. The temporary file is mmfile's (hidden
+// .NAME.RANDOM.arrtmp, marked live while this process runs), so if arr
+// crashes mid-way, arr ls lists it and arr gc removes it.
 func writeAtomic(name string, fill func(*os.File) error) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
+	f, err := mmfile.CreateTemp(name, 0o644)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	err = fill(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if err := fill(f); err != nil {
+		mmfile.AbandonTemp(f)
+		return err
 	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	return mmfile.PublishTemp(f, name, nil)
 }
 
 // parseBytes reads a byte count: 1048576, 64k, 4M, 4MiB, 1G (binary units).

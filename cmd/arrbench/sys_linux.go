@@ -210,19 +210,6 @@ func dropPageCache(path string) error {
 	return nil
 }
 
-// syncDir fsyncs a folder, so that a rename in it survives a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	return nil
-}
-
 // freeSpace returns the bytes available to this user in the folder's
 // filesystem, or 0 when unknown.
 func freeSpace(dir string) int64 {

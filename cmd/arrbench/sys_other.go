@@ -53,8 +53,5 @@ func dropPageCache(string) error { return errors.ErrUnsupported }
 // procStatusBytes returns 0 (unknown) outside Linux.
 func procStatusBytes(string) int64 { return 0 }
 
-// syncDir does nothing outside Linux (arrbench's disk timings are for Linux).
-func syncDir(string) error { return nil }
-
 // freeSpace returns 0 (unknown) outside Linux.
 func freeSpace(string) int64 { return 0 }

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/arrfile/arrfile/codec"
+	"github.com/arrfile/arrfile/mmfile"
 	"github.com/arrfile/arrfile/npy"
 )
 
@@ -55,14 +55,14 @@ func init() {
 // writeNpyZst writes the first n elements of ds as a seekable .npy.zst and
 // publishes it as path (temporary file, fsync, rename, folder fsync).
 func writeNpyZst(ds *dataSet, n int, path string, level codec.Level) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	f, err := mmfile.CreateTemp(path, 0o644)
 	if err != nil {
 		return err
 	}
+	published := false
 	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+		if !published {
+			mmfile.AbandonTemp(f)
 		}
 	}()
 	zw, err := codec.NewNpyWriter(f, &npy.Header{DType: dtypeOf(ds), Shape: []int{n}}, codec.WithLevel(level), codec.WithName(path))
@@ -75,16 +75,9 @@ func writeNpyZst(ds *dataSet, n int, path string, level codec.Level) (err error)
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
+	// fsync, rename, folder fsync (on disk); f is closed either way.
+	published = true
+	return mmfile.PublishTemp(f, path, nil)
 }
 
 // runZstd returns the Run function of zstd-disk (cold: with the file's
