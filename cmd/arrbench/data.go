@@ -210,28 +210,25 @@ func parallelChunks(n int, f func(chunk, lo, hi int)) {
 // the same with a.view(np.uint64).sum(dtype=np.uint64) and
 // a.sum(dtype=np.int64).
 
-// sumFloat64Bits returns the wrapping sum of the bit patterns of s. Eight
-// independent accumulators and a bounds-check-free inner loop let it run at
-// memory speed (as fast as NumPy's vectorized sum on the machines we
-// measured).
+// sumFloat64Bits returns the wrapping sum of the bit patterns of s. It
+// reads s as uint64s, 16 at a time through an array pointer (one bounds
+// check per 128 bytes), into four independent accumulators, which runs
+// at memory speed on one core.
 func sumFloat64Bits(s []float64) uint64 {
-	var a0, a1, a2, a3, a4, a5, a6, a7 uint64
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		v := s[i : i+8 : i+8]
-		a0 += math.Float64bits(v[0])
-		a1 += math.Float64bits(v[1])
-		a2 += math.Float64bits(v[2])
-		a3 += math.Float64bits(v[3])
-		a4 += math.Float64bits(v[4])
-		a5 += math.Float64bits(v[5])
-		a6 += math.Float64bits(v[6])
-		a7 += math.Float64bits(v[7])
+	u := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+	var a0, a1, a2, a3 uint64
+	for len(u) >= 16 {
+		v := (*[16]uint64)(u)
+		a0 += v[0] + v[4] + v[8] + v[12]
+		a1 += v[1] + v[5] + v[9] + v[13]
+		a2 += v[2] + v[6] + v[10] + v[14]
+		a3 += v[3] + v[7] + v[11] + v[15]
+		u = u[16:]
 	}
-	for ; i < len(s); i++ {
-		a0 += math.Float64bits(s[i])
+	for _, x := range u {
+		a0 += x
 	}
-	return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7
+	return a0 + a1 + a2 + a3
 }
 
 // sumInt32 returns the sum of s as an int64, converted to uint64.
