@@ -7,7 +7,6 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
@@ -105,18 +104,8 @@ type NpzReader struct {
 
 // OpenNpz opens the named .npz archive. Options: WithMaxMembers.
 func OpenNpz(name string, opts ...Option) (*NpzReader, error) {
-	f, err := os.Open(name)
+	z, f, err := openNamed(name, opts, NewNpzReader)
 	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	z, err := NewNpzReader(f, st.Size(), append([]Option{WithName(name)}, opts...)...)
-	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	z.closer = f

@@ -76,22 +76,34 @@ type cachedFrame struct {
 // Open opens the named zstd file for reading; see NewReader. The file name
 // is used in error messages.
 func Open(name string, opts ...Option) (*Reader, error) {
-	f, err := os.Open(name)
+	r, f, err := openNamed(name, opts, NewReader)
 	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	r, err := NewReader(f, st.Size(), append([]Option{WithName(name)}, opts...)...)
-	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	r.closer = f
 	return r, nil
+}
+
+// openNamed opens the file name and builds a reader over it with newFn,
+// passing its size and WithName(name) before opts. On error the file is
+// closed; on success the caller owns it.
+func openNamed[T any](name string, opts []Option, newFn func(io.ReaderAt, int64, ...Option) (T, error)) (T, *os.File, error) {
+	var zero T
+	f, err := os.Open(name)
+	if err != nil {
+		return zero, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return zero, nil, err
+	}
+	r, err := newFn(f, st.Size(), append([]Option{WithName(name)}, opts...)...)
+	if err != nil {
+		f.Close()
+		return zero, nil, err
+	}
+	return r, f, nil
 }
 
 // NewReader returns a Reader over the size bytes of ra. It reads and
