@@ -163,6 +163,12 @@ func (a *Array) mapNew(total int) error {
 // reported by Trailing (or refused with opt.Strict). Without opt.Populate the
 // cost of Open does not depend on the array's size.
 func Open(name string, mode Mode, opt *Options) (*Array, error) {
+	return openPath(name, 0, mode, opt)
+}
+
+// openPath opens the regular file name in mode and maps the .npy that
+// starts at off (0 for Open, the section's offset for OpenSection).
+func openPath(name string, off int64, mode Mode, opt *Options) (*Array, error) {
 	o := optionsOf(opt)
 	flag := os.O_RDONLY
 	switch mode {
@@ -171,6 +177,9 @@ func Open(name string, mode Mode, opt *Options) (*Array, error) {
 		flag = os.O_RDWR
 	default:
 		return nil, wrap("open", name, fmt.Errorf("invalid mode %d", mode))
+	}
+	if off < 0 {
+		return nil, wrap("open", name, fmt.Errorf("negative section offset %d", off))
 	}
 	// Refuse FIFOs and devices before opening: opening a FIFO blocks.
 	if fi, err := os.Stat(name); err != nil {
@@ -182,7 +191,7 @@ func Open(name string, mode Mode, opt *Options) (*Array, error) {
 	if err != nil {
 		return nil, wrap("open", name, err)
 	}
-	a, err := openMapped(f, name, 0, mode, &o, false)
+	a, err := openMapped(f, name, off, mode, &o, false)
 	if err != nil {
 		f.Close()
 		return nil, wrap("open", name, err)
@@ -213,33 +222,7 @@ func Open(name string, mode Mode, opt *Options) (*Array, error) {
 // the file's bytes in place, which changes the container (an archive's
 // checksums then no longer match).
 func OpenSection(name string, off int64, mode Mode, opt *Options) (*Array, error) {
-	o := optionsOf(opt)
-	flag := os.O_RDONLY
-	switch mode {
-	case ReadOnly, CopyOnWrite:
-	case ReadWrite:
-		flag = os.O_RDWR
-	default:
-		return nil, wrap("open", name, fmt.Errorf("invalid mode %d", mode))
-	}
-	if off < 0 {
-		return nil, wrap("open", name, fmt.Errorf("negative section offset %d", off))
-	}
-	if fi, err := os.Stat(name); err != nil {
-		return nil, wrap("open", name, err)
-	} else if !fi.Mode().IsRegular() {
-		return nil, wrap("open", name, fmt.Errorf("not a regular file (%s)", fi.Mode().Type()))
-	}
-	f, err := os.OpenFile(name, flag, 0)
-	if err != nil {
-		return nil, wrap("open", name, err)
-	}
-	a, err := openMapped(f, name, off, mode, &o, false)
-	if err != nil {
-		f.Close()
-		return nil, wrap("open", name, err)
-	}
-	return a, nil
+	return openPath(name, off, mode, opt)
 }
 
 // OpenFile maps the .npy array in the open file f (for example a
