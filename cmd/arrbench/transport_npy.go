@@ -131,31 +131,38 @@ func runNpyWrite(name string, disk, cold bool) func(*bench, *dataSet, int) (meas
 		}
 		path := b.newPath(dir)
 		defer os.Remove(path)
-		t0 := time.Now()
-		if err := writeSlice(ds, n, path); err != nil {
-			return measurement{}, err
-		}
-		t1 := time.Now()
-		var paused time.Duration
-		if cold {
-			if err := dropPageCache(path); err != nil {
-				return measurement{}, err
-			}
-			paused = time.Since(t1)
-		}
-		st, err := os.Stat(path)
-		if err != nil {
-			return measurement{}, err
-		}
-		size := int64(n) * int64(ds.Kind.Size)
 		req := request{Op: "run", Transport: name, DType: ds.Kind.DType, N: int64(n), Path: path, Populate: b.cfg.populate}
-		rep, err := w.exchange(req, nil, b.timeout(size))
-		t2 := time.Now()
-		if err != nil {
+		return handOverFile(b, w, req, int64(n)*int64(ds.Kind.Size), cold, func() error { return writeSlice(ds, n, path) })
+	}
+}
+
+// handOverFile runs a file transport: the producer writes req.Path with
+// write (on the clock), with cold drops the file's pages from the page
+// cache (off the clock), then sends the name and waits for the consumer's
+// answer. size is the array's data size in bytes.
+func handOverFile(b *bench, w *workerClient, req request, size int64, cold bool, write func() error) (measurement, error) {
+	t0 := time.Now()
+	if err := write(); err != nil {
+		return measurement{}, err
+	}
+	t1 := time.Now()
+	var paused time.Duration
+	if cold {
+		if err := dropPageCache(req.Path); err != nil {
 			return measurement{}, err
 		}
-		return fromReply(rep, t1.Sub(t0), t2.Sub(t0)-paused, st.Size()), nil
+		paused = time.Since(t1)
 	}
+	st, err := os.Stat(req.Path)
+	if err != nil {
+		return measurement{}, err
+	}
+	rep, err := w.exchange(req, nil, b.timeout(size))
+	t2 := time.Now()
+	if err != nil {
+		return measurement{}, err
+	}
+	return fromReply(rep, t1.Sub(t0), t2.Sub(t0)-paused, st.Size()), nil
 }
 
 // createFor creates a mapped .npy for n elements of ds's type.

@@ -90,30 +90,8 @@ func runZstd(name string, cold bool) func(*bench, *dataSet, int) (measurement, e
 		}
 		path := b.newPath(b.disk) + ".zst"
 		defer os.Remove(path)
-		t0 := time.Now()
-		if err := writeNpyZst(ds, n, path, b.cfg.zstdLevel); err != nil {
-			return measurement{}, err
-		}
-		t1 := time.Now()
-		var paused time.Duration
-		if cold {
-			if err := dropPageCache(path); err != nil {
-				return measurement{}, err
-			}
-			paused = time.Since(t1)
-		}
-		st, err := os.Stat(path)
-		if err != nil {
-			return measurement{}, err
-		}
-		size := int64(n) * int64(ds.Kind.Size)
 		req := request{Op: "run", Transport: name, DType: ds.Kind.DType, N: int64(n), Path: path}
-		rep, err := w.exchange(req, nil, b.timeout(size))
-		t2 := time.Now()
-		if err != nil {
-			return measurement{}, err
-		}
-		return fromReply(rep, t1.Sub(t0), t2.Sub(t0)-paused, st.Size()), nil
+		return handOverFile(b, w, req, int64(n)*int64(ds.Kind.Size), cold, func() error { return writeNpyZst(ds, n, path, b.cfg.zstdLevel) })
 	}
 }
 
