@@ -22,15 +22,17 @@ It also receives anonymous (memfd) arrays sent by Go's ``mmfile.Send``
 Go's ``Array.Lock`` and ``Array.LockRange`` (:func:`lock`,
 :func:`lock_range`), so Python and Go workers exclude each other.
 
-Standard library and NumPy only; Python 3.9 or later. The live mark, the
-range locks and memfd receiving are Linux features; elsewhere :func:`load`
-and :func:`create` work but the temporary file is protected by its age
-only, and range locks raise :class:`OSError` (ENOTSUP).
+Standard library and NumPy only; Python 3.9 or later, on Linux and other
+Unix systems (not Windows). The live mark, the range locks and memfd
+receiving are Linux features; on other Unix systems :func:`load`,
+:func:`create` and :func:`lock` work, a temporary file is protected from
+gc by its age only (as Go's there), and range locks raise
+:class:`OSError` (ENOTSUP).
 
 Arrays returned by :func:`load`, :func:`create` and :func:`recv_array` are
-``numpy.memmap`` objects. Each keeps the open file (one descriptor) until
-the array and every view of it are garbage collected; locks taken through
-it last until then or until they are released.
+``numpy.memmap`` objects. Each keeps its open file (one descriptor besides
+the mapping's own) until the array and every view of it are garbage
+collected; locks taken through it last until then or until released.
 """
 
 import errno
@@ -801,6 +803,8 @@ def lock(obj, exclusive=True, wait=True):
     Locking again through the same file converts the lock (flock
     semantics). Released by :func:`unlock` or when the file is closed."""
     fd, name, _ = _lock_target(obj, "lock")
+    if fcntl is None:
+        raise OSError(errno.ENOTSUP, "file locks need a Unix system", name)
     how = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
     if not wait:
         how |= fcntl.LOCK_NB
@@ -819,6 +823,8 @@ def lock(obj, exclusive=True, wait=True):
 def unlock(obj):
     """Releases the whole-file lock taken with :func:`lock`."""
     fd, name, _ = _lock_target(obj, "unlock")
+    if fcntl is None:
+        raise OSError(errno.ENOTSUP, "file locks need a Unix system", name)
     try:
         fcntl.flock(fd, fcntl.LOCK_UN)
     except OSError as e:
