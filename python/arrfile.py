@@ -594,6 +594,7 @@ class Producer:
         self._done = True
         self.published = True
         self.temp = None
+        self.array.filename = os.path.abspath(self.name)
         try:
             if _F_OFD_SETLK is not None:
                 _ofd(fd, _F_UNLCK, LIVE_OFFSET, 1, False, self.name)

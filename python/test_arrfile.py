@@ -292,6 +292,7 @@ class TestProducer(Base):
         p.publish()
         self.assertTrue(p.published)
         self.assertIsNone(p.temp)
+        self.assertEqual(p.array.filename, name)
         self.assertEqual(os.listdir(self.dir), ["data.npy"])
         self.assertFalse(is_live(name))  # the mark is dropped after the rename
         self.assertFalse(os.path.exists(temp))
