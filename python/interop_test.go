@@ -417,7 +417,7 @@ func TestPythonProducerWhileGCLoops(t *testing.T) {
 	t.Logf("arrfile.create: %d of %d published, %d gc runs meanwhile, gc removed %d files", r.Published, 8, runs, len(removed))
 	assert.Equal(t, 8, r.Published, "failures: %v", r.Failed)
 	assert.Empty(t, r.Failed)
-	assert.Greater(t, runs, 2*8, "gc did not loop while the producer ran")
+	assert.Greater(t, runs, 3, "gc did not loop while the producer ran")
 	require.Len(t, r.Temps, 8)
 	for _, tmp := range r.Temps {
 		assert.Regexp(t, `^\.out\.npy\.[0-9]+\.arrtmp$`, filepath.Base(tmp))
