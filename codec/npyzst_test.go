@@ -330,7 +330,7 @@ func TestCompressDecompressFile(t *testing.T) {
 		data[i] = int64(i / 3)
 	}
 	src := filepath.Join(dir, "a.npy")
-	require.NoError(t, npy.WriteFile(src, data, 100, 100))
+	require.NoError(t, writeNpyFile(src, data, 100, 100))
 	zst := filepath.Join(dir, "a.npy.zst")
 	require.NoError(t, CompressFile(zst, src, WithLevel(LevelBetter), WithFrameSize(8000), WithConcurrency(2)))
 	back := filepath.Join(dir, "b.npy")
@@ -368,7 +368,7 @@ func TestStockZstdRestoresNpy(t *testing.T) {
 		data[i] = math.Round(math.Sin(float64(i)/1000)*1000) / 1000
 	}
 	src := filepath.Join(dir, "a.npy")
-	require.NoError(t, npy.WriteFile(src, data, 1000, 100))
+	require.NoError(t, writeNpyFile(src, data, 1000, 100))
 	zst := filepath.Join(dir, "a.npy.zst")
 	require.NoError(t, CompressFile(zst, src, WithFrameSize(64<<10)))
 	out, err := exec.Command(zstd, "-q", "-d", "-c", zst).Output()
@@ -387,4 +387,17 @@ func TestStockZstdRestoresNpy(t *testing.T) {
 	_, err = r.WriteTo(&buf)
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(want, buf.Bytes()))
+}
+
+// writeNpyFile writes data as an .npy file (npy.Write into the file).
+func writeNpyFile[T npy.Elem](name string, data []T, shape ...int) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := npy.Write(f, data, shape...); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

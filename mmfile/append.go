@@ -97,7 +97,7 @@ func (ap *Appender) readHeader() (*npy.Header, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	h, err := npy.ReadHeaderMax(io.NewSectionReader(ap.f, 0, fi.Size()), ap.opt.maxHeader())
+	h, err := npy.ReadHeader(io.NewSectionReader(ap.f, 0, fi.Size()), npy.WithMaxHeaderSize(ap.opt.maxHeader()))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -181,7 +181,7 @@ func (ap *Appender) Append(rows []byte) error {
 			return wrap("append", ap.path, err)
 		}
 	}
-	nh, err := npy.ParseHeader(hb)
+	nh, err := npy.ReadHeader(bytes.NewReader(hb))
 	if err != nil {
 		return wrap("append", ap.path, err)
 	}
@@ -261,7 +261,7 @@ func headerInPlace(h *npy.Header, shape []int) ([]byte, error) {
 	} else {
 		binary.LittleEndian.PutUint32(out[8:], uint32(room+1))
 	}
-	if _, err := npy.ParseHeader(out); err != nil {
+	if _, err := npy.ReadHeader(bytes.NewReader(out)); err != nil {
 		return nil, err
 	}
 	return out, nil

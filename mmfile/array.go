@@ -2,6 +2,7 @@ package mmfile
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -125,7 +126,7 @@ func headerBytes(h *npy.Header) ([]byte, *npy.Header, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	hdr, err := npy.ParseHeader(hb)
+	hdr, err := npy.ReadHeader(bytes.NewReader(hb))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -259,7 +260,7 @@ func openMapped(f *os.File, name string, off int64, mode Mode, o *Options, anon 
 		return nil, fmt.Errorf("%w: section offset %d is beyond the end of the %d-byte file", npy.ErrTruncated, off, size)
 	}
 	br := bufio.NewReaderSize(io.NewSectionReader(f, off, size-off), 4096)
-	hdr, err := npy.ReadHeaderMax(br, o.maxHeader())
+	hdr, err := npy.ReadHeader(br, npy.WithMaxHeaderSize(o.maxHeader()))
 	if err != nil {
 		if off > 0 {
 			err = fmt.Errorf("array at byte %d: %w", off, err)

@@ -3,10 +3,9 @@ package mmfile
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"syscall"
-
-	"github.com/arrfile/arrfile/npy"
 )
 
 // Errors about an array's state and lifetime.
@@ -75,7 +74,7 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// wrap returns err as an *Error for op and path. An npy.FileError for the
+// wrap returns err as an *Error for op and path. A *fs.PathError for the
 // same path is unwrapped first, so the path is named once.
 func wrap(op, path string, err error) error {
 	if err == nil {
@@ -85,9 +84,9 @@ func wrap(op, path string, err error) error {
 	if errors.As(err, &me) {
 		return err
 	}
-	var fe *npy.FileError
-	if errors.As(err, &fe) && fe.Name == path {
-		err = fe.Err
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path {
+		err = pe.Err
 	}
 	return &Error{Op: op, Path: path, Err: err}
 }

@@ -1,7 +1,6 @@
 package npy
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 )
@@ -101,17 +100,6 @@ func WriteCanonical(w io.Writer, h *Header, data []byte) error {
 		return flush()
 	}
 	return nil
-}
-
-// Canonical returns the canonical bytes of an array as a new slice: see
-// [WriteCanonical].
-func Canonical(h *Header, data []byte) ([]byte, error) {
-	var b bytes.Buffer
-	b.Grow(int(min(h.DataSize(), int64(len(data)))))
-	if err := WriteCanonical(&b, h, data); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
 }
 
 // hasPadding reports whether a record type has unnamed padding fields.

@@ -7,11 +7,14 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
+
+	"github.com/arrfile/arrfile/internal/pyliteral"
 )
 
-// NativeOrder is the byte-order character of this machine: '<' on
-// little-endian machines, '>' on big-endian ones.
-var NativeOrder = func() byte {
+// nativeOrder is the byte-order character of this machine: '<' on
+// little-endian machines, '>' on big-endian ones (DTypeOf's order for
+// multi-byte types).
+var nativeOrder = func() byte {
 	if binary.NativeEndian.Uint16([]byte{1, 0}) == 1 {
 		return '<'
 	}
@@ -76,14 +79,16 @@ func (f *Field) Len() int {
 func (d *DType) Structured() bool { return d != nil && d.Fields != nil }
 
 // String returns NumPy's dtype.str for simple dtypes, such as "<f8",
-// "|S7" or "<M8[ns]". For a structured dtype it returns the descriptor list
-// as NumPy writes it in a header (see [DType.Descr] without the quotes).
+// "|S7" or "<M8[ns]". For a structured dtype it returns the descriptor
+// list as NumPy writes it for the header's 'descr' key, such as
+// "[('x', '<f8'), ('n', '<i4', (2,))]"; a simple dtype's 'descr' is the
+// quoted String ('<f8').
 func (d *DType) String() string {
 	if d == nil {
 		return "<nil>"
 	}
 	if d.Structured() {
-		return d.Descr()
+		return d.descr()
 	}
 	return d.str()
 }
@@ -104,12 +109,12 @@ func (d *DType) str() string {
 	return s
 }
 
-// Descr returns the dtype as NumPy writes it for the 'descr' key of a
+// descr returns the dtype as NumPy writes it for the 'descr' key of a
 // header: a quoted type string ('<f8') for simple dtypes, or a list of
 // (name, type[, shape]) tuples for structured ones.
-func (d *DType) Descr() string {
+func (d *DType) descr() string {
 	if !d.Structured() {
-		return pyRepr(d.str())
+		return repr(d.str())
 	}
 	var b strings.Builder
 	d.appendDescrList(&b)
@@ -125,15 +130,15 @@ func (d *DType) appendDescrList(b *strings.Builder) {
 		}
 		b.WriteByte('(')
 		if f.Title != "" {
-			b.WriteString("(" + pyRepr(f.Title) + ", " + pyRepr(f.Name) + ")")
+			b.WriteString("(" + repr(f.Title) + ", " + repr(f.Name) + ")")
 		} else {
-			b.WriteString(pyRepr(f.Name))
+			b.WriteString(repr(f.Name))
 		}
 		b.WriteString(", ")
 		if f.Type.Structured() {
 			f.Type.appendDescrList(b)
 		} else {
-			b.WriteString(pyRepr(f.Type.str()))
+			b.WriteString(repr(f.Type.str()))
 		}
 		if f.Shape != nil {
 			b.WriteString(", " + pyIntTuple(f.Shape))
@@ -141,30 +146,6 @@ func (d *DType) appendDescrList(b *strings.Builder) {
 		b.WriteByte(')')
 	}
 	b.WriteByte(']')
-}
-
-// DescrJSON returns the dtype in a form encoding/json writes as NumPy's
-// descr: a string such as "<f8" for simple dtypes, and for structured
-// dtypes an array of [name, dtype] or [name, dtype, shape] arrays, where
-// dtype is again a string or an array. Titled fields use [[title, name], ...].
-func (d *DType) DescrJSON() any {
-	if !d.Structured() {
-		return d.str()
-	}
-	out := make([]any, 0, len(d.Fields))
-	for i := range d.Fields {
-		f := &d.Fields[i]
-		var name any = f.Name
-		if f.Title != "" {
-			name = []any{f.Title, f.Name}
-		}
-		item := []any{name, f.Type.DescrJSON()}
-		if f.Shape != nil {
-			item = append(item, append([]int{}, f.Shape...))
-		}
-		out = append(out, item)
-	}
-	return out
 }
 
 // Native reports whether every multi-byte component of d is stored in the
@@ -178,7 +159,7 @@ func (d *DType) Native() bool {
 		}
 		return true
 	}
-	return d.Order == '|' || d.Order == NativeOrder
+	return d.Order == '|' || d.Order == nativeOrder
 }
 
 // Equal reports whether d and o describe the same dtype (including byte
@@ -229,7 +210,7 @@ func (d *DType) swappable() bool {
 // void components keep '|'. d itself is not changed.
 func (d *DType) WithOrder(o byte) *DType {
 	if o == '=' {
-		o = NativeOrder
+		o = nativeOrder
 	}
 	c := *d
 	if d.Structured() {
@@ -263,7 +244,7 @@ func (d *DType) toLittle(data []byte) {
 
 // toNative converts every component of data to the machine's byte order.
 func (d *DType) toNative(data []byte) {
-	d.swapIf(data, func(t *DType) bool { return t.Order != NativeOrder })
+	d.swapIf(data, func(t *DType) bool { return t.Order != nativeOrder })
 }
 
 func (d *DType) swapIf(data []byte, pred func(*DType) bool) {
@@ -349,7 +330,7 @@ func swapScalars(b []byte, unit int) {
 func ParseDType(s string) (*DType, error) {
 	t := strings.TrimSpace(s)
 	if strings.HasPrefix(t, "[") {
-		v, err := parseLiteral(t)
+		v, err := parseLiteral(t, true)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %q: %v", ErrBadDType, clip(s), err)
 		}
@@ -483,7 +464,7 @@ func parseTypeString(s string) (*DType, error) {
 	case !d.swappable():
 		d.Order = '|'
 	case order == '=' || order == '|':
-		d.Order = NativeOrder
+		d.Order = nativeOrder
 	default:
 		d.Order = order
 	}
@@ -513,58 +494,58 @@ func validUnit(u string) bool {
 
 // dtypeFromDescr converts a header 'descr' value: a type string or a list
 // of field tuples.
-func dtypeFromDescr(v pyVal) (*DType, error) {
-	switch v.kind {
-	case pyStr:
-		return parseTypeString(v.str)
-	case pyList:
+func dtypeFromDescr(v pyliteral.Value) (*DType, error) {
+	switch v.Kind {
+	case pyliteral.Str:
+		return parseTypeString(v.Str)
+	case pyliteral.List:
 		return structFromList(v)
 	}
-	return nil, fmt.Errorf("%w: descr must be a string or a list of fields, not a %v", ErrBadDType, v.kind)
+	return nil, fmt.Errorf("%w: descr must be a string or a list of fields, not a %v", ErrBadDType, v.Kind)
 }
 
-func structFromList(v pyVal) (*DType, error) {
+func structFromList(v pyliteral.Value) (*DType, error) {
 	bad := func(format string, args ...any) (*DType, error) {
 		return nil, fmt.Errorf("%w: structured descr: %s", ErrBadDType, fmt.Sprintf(format, args...))
 	}
-	if len(v.items) == 0 {
+	if len(v.Items) == 0 {
 		return bad("no fields")
 	}
-	d := &DType{Kind: 'V', Order: '|', Fields: make([]Field, 0, len(v.items))}
-	seen := make(map[string]bool, len(v.items))
+	d := &DType{Kind: 'V', Order: '|', Fields: make([]Field, 0, len(v.Items))}
+	seen := make(map[string]bool, len(v.Items))
 	off := 0
-	for i, it := range v.items {
-		if it.kind != pyTuple || (len(it.items) != 2 && len(it.items) != 3) {
+	for i, it := range v.Items {
+		if it.Kind != pyliteral.Tuple || (len(it.Items) != 2 && len(it.Items) != 3) {
 			return bad("field %d is not a (name, type) or (name, type, shape) tuple", i)
 		}
 		var f Field
-		switch nm := it.items[0]; nm.kind {
-		case pyStr:
-			f.Name = nm.str
-		case pyTuple:
-			if len(nm.items) != 2 || nm.items[0].kind != pyStr || nm.items[1].kind != pyStr {
+		switch nm := it.Items[0]; nm.Kind {
+		case pyliteral.Str:
+			f.Name = nm.Str
+		case pyliteral.Tuple:
+			if len(nm.Items) != 2 || nm.Items[0].Kind != pyliteral.Str || nm.Items[1].Kind != pyliteral.Str {
 				return bad("field %d: title must be a (title, name) pair of strings", i)
 			}
-			f.Title, f.Name = nm.items[0].str, nm.items[1].str
+			f.Title, f.Name = nm.Items[0].Str, nm.Items[1].Str
 		default:
 			return bad("field %d: name must be a string", i)
 		}
-		ft, err := dtypeFromDescr(it.items[1])
+		ft, err := dtypeFromDescr(it.Items[1])
 		if err != nil {
 			return nil, fmt.Errorf("field %q: %w", f.Name, err)
 		}
 		f.Type = ft
 		count := int64(1)
-		if len(it.items) == 3 {
-			sv := it.items[2]
-			dims := []pyVal{sv}
-			if sv.kind == pyTuple {
-				dims = sv.items
+		if len(it.Items) == 3 {
+			sv := it.Items[2]
+			dims := []pyliteral.Value{sv}
+			if sv.Kind == pyliteral.Tuple {
+				dims = sv.Items
 			}
 			f.Shape = make([]int, 0, len(dims))
 			for _, dv := range dims {
-				n, ok := dv.int64()
-				if dv.kind != pyInt || !ok || n < 0 || n > maxItemSize {
+				n, ok := dv.Int64()
+				if dv.Kind != pyliteral.Int || !ok || n < 0 || n > maxItemSize {
 					return bad("field %q: bad sub-array shape", f.Name)
 				}
 				f.Shape = append(f.Shape, int(n))

@@ -2,12 +2,14 @@ package npy
 
 import (
 	"errors"
-	"strings"
+	"io/fs"
 )
 
 // Errors reported while reading a header. Every error returned by this
 // package for a malformed file wraps one of these, so callers can test with
-// errors.Is; the message adds what exactly was wrong.
+// errors.Is; the message adds what exactly was wrong. Errors about a named
+// file (from ReadFile) are a *fs.PathError whose Err wraps them; errors
+// from an io.Reader carry no file name.
 var (
 	// ErrBadMagic means the input does not start with "\x93NUMPY".
 	ErrBadMagic = errors.New("npy: bad magic string (not an .npy file)")
@@ -48,29 +50,12 @@ var (
 	ErrSize = errors.New("npy: data size does not match the shape")
 )
 
-// FileError records the file an error happened in. It unwraps to the
-// underlying error, so errors.Is(err, ErrTruncated) still works.
-type FileError struct {
-	Name string // file name as the caller gave it
-	Err  error  // what went wrong
-}
-
-func (e *FileError) Error() string {
-	return "npy: " + e.Name + ": " + strings.TrimPrefix(e.Err.Error(), "npy: ")
-}
-
-// Unwrap returns the underlying error.
-func (e *FileError) Unwrap() error { return e.Err }
-
-// WithFile wraps err in a [*FileError] naming the file, unless err is nil or
-// already names a file.
-func WithFile(name string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var fe *FileError
-	if errors.As(err, &fe) {
+// pathError returns err as a *fs.PathError for op and name, unless err is
+// nil or already names a file.
+func pathError(op, name string, err error) error {
+	var pe *fs.PathError
+	if err == nil || errors.As(err, &pe) {
 		return err
 	}
-	return &FileError{Name: name, Err: err}
+	return &fs.PathError{Op: op, Path: name, Err: err}
 }

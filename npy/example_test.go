@@ -2,9 +2,10 @@ package npy_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/arrfile/arrfile/npy"
 )
@@ -80,25 +81,30 @@ func ExampleView() {
 	// true
 }
 
-// Write a file atomically and read it back; errors name the file.
-func ExampleWriteFile() {
-	dir, err := os.MkdirTemp("", "npy-example")
+// Write an .npy file and read it back; errors name the file. (To replace
+// a file atomically, write it with mmfile.Write.)
+func ExampleReadFile() {
+	f, err := os.CreateTemp("", "counts-*.npy")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer os.RemoveAll(dir)
-	name := filepath.Join(dir, "counts.npy")
-	if err := npy.WriteFile(name, []int64{10, 20, 30}); err != nil {
+	defer os.Remove(f.Name())
+	if err := npy.Write(f, []int64{10, 20, 30}); err != nil {
 		fmt.Println(err)
 		return
 	}
-	got, h, err := npy.ReadFile[int64](name)
+	if err := f.Close(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	got, h, err := npy.ReadFile[int64](f.Name())
 	fmt.Println(got, h.Shape, err)
 
-	_, _, err = npy.ReadFile[float32](name)
-	fmt.Println(err != nil)
+	_, _, err = npy.ReadFile[float32](f.Name())
+	var pe *fs.PathError
+	fmt.Println(errors.Is(err, npy.ErrTypeMismatch), errors.As(err, &pe) && pe.Path == f.Name())
 	// Output:
 	// [10 20 30] [3] <nil>
-	// true
+	// true true
 }

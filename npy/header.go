@@ -9,24 +9,27 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/arrfile/arrfile/internal/pyliteral"
 )
 
 // Magic is the string every .npy file starts with.
 const Magic = "\x93NUMPY"
 
 // DefaultMaxHeaderSize is the largest header length (the value of the
-// header length field, in bytes) that [ReadHeader] and [NewReader] accept.
+// header length field, in bytes) that the readers accept unless told
+// otherwise with [WithMaxHeaderSize].
 //
 // NumPy's np.load refuses headers over 10000 bytes unless told otherwise,
 // but np.save writes longer ones for dtypes with many fields (a 2000-field
 // record needs about 30 KB). 1 MiB reads every header NumPy writes for any
 // dtype it can build in practice while keeping the work for an untrusted
-// file small; use [ReadHeaderMax] to change it.
+// file small.
 const DefaultMaxHeaderSize = 1 << 20
 
-// ArrayAlign is the alignment, in bytes, of the data section in the files
+// arrayAlign is the alignment, in bytes, of the data section in the files
 // this package writes, as NumPy writes them.
-const ArrayAlign = 64
+const arrayAlign = 64
 
 // growthAxisMaxDigits is NumPy's GROWTH_AXIS_MAX_DIGITS: the header keeps
 // room for the growth axis length to reach this many digits in place.
@@ -68,7 +71,8 @@ type Header struct {
 	// Shape is the array's shape; empty for a 0-d array (one element).
 	Shape []int
 	// DataOffset is the file offset of the first data byte, the total size
-	// of the header. Readers set it; writers ignore it (see [Header.Size]).
+	// of the header. Readers set it; writers ignore it (the header
+	// [AppendHeader] writes is the data offset of the file it starts).
 	DataOffset int64
 }
 
@@ -141,7 +145,7 @@ func (h *Header) validate() error {
 func (h *Header) dictText() string {
 	var b strings.Builder
 	b.WriteString("{'descr': ")
-	b.WriteString(h.DType.Descr())
+	b.WriteString(h.DType.descr())
 	b.WriteString(", 'fortran_order': ")
 	if h.FortranOrder {
 		b.WriteString("True")
@@ -196,7 +200,7 @@ func encodedFor(text string, v Version) (enc []byte, hlen int, ok bool) {
 	}
 	pre := len(Magic) + 2 + v.lenFieldSize()
 	hlen = len(enc) + 1
-	hlen += ArrayAlign - (pre+hlen)%ArrayAlign
+	hlen += arrayAlign - (pre+hlen)%arrayAlign
 	if v == V1 && hlen > math.MaxUint16 {
 		return nil, 0, false
 	}
@@ -247,37 +251,51 @@ func AppendHeader(dst []byte, h *Header) ([]byte, error) {
 	return dst, fmt.Errorf("%w: header too long for any version", ErrBadHeader)
 }
 
-// Size returns the number of bytes [AppendHeader] writes for h: the data
-// offset of a file written with h.
-func (h *Header) Size() (int64, error) {
-	if err := h.validate(); err != nil {
-		return 0, err
-	}
-	text := h.dictText()
-	versions := []Version{V1, V2, V3}
-	if h.Version != (Version{}) {
-		versions = []Version{h.Version}
-	}
-	for _, v := range versions {
-		if _, hlen, ok := encodedFor(text, v); ok {
-			return int64(len(Magic) + 2 + v.lenFieldSize() + hlen), nil
-		}
-	}
-	return 0, fmt.Errorf("%w: header cannot be written as version %s", ErrBadHeader, h.Version)
+// ReadOption changes how the readers ([ReadHeader], [NewReader], [Read],
+// [ReadAll] and [ReadFile]) read a header.
+type ReadOption func(*readOptions) error
+
+type readOptions struct {
+	maxHeader int
 }
 
-// MarshalBinary returns the header bytes, as [AppendHeader].
-func (h *Header) MarshalBinary() ([]byte, error) { return AppendHeader(nil, h) }
+// WithMaxHeaderSize sets the largest header length field accepted, in
+// bytes, from 1 up; the default is [DefaultMaxHeaderSize]. A larger field
+// is [ErrHeaderTooLarge], detected before the header bytes are read.
+func WithMaxHeaderSize(n int) ReadOption {
+	return func(o *readOptions) error {
+		if n < 1 {
+			return fmt.Errorf("npy: WithMaxHeaderSize(%d): the size must be at least 1", n)
+		}
+		o.maxHeader = n
+		return nil
+	}
+}
+
+func readOptionsOf(opts []ReadOption) (readOptions, error) {
+	o := readOptions{maxHeader: DefaultMaxHeaderSize}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
 
 // ReadHeader reads a .npy header from r, leaving r positioned at the first
-// data byte. It reads exactly the header's bytes, accepts header lengths up
-// to [DefaultMaxHeaderSize] and allocates no more than it has read.
-func ReadHeader(r io.Reader) (*Header, error) { return ReadHeaderMax(r, DefaultMaxHeaderSize) }
+// data byte. It reads exactly the header's bytes and allocates no more
+// than it has read. To parse a header held in memory (such as a mapped
+// file), pass a bytes.Reader.
+func ReadHeader(r io.Reader, opts ...ReadOption) (*Header, error) {
+	o, err := readOptionsOf(opts)
+	if err != nil {
+		return nil, err
+	}
+	return readHeader(r, o)
+}
 
-// ReadHeaderMax is [ReadHeader] with a cap of maxHeader bytes on the header
-// length field; a larger field is [ErrHeaderTooLarge], detected before the
-// header bytes are read.
-func ReadHeaderMax(r io.Reader, maxHeader int) (*Header, error) {
+func readHeader(r io.Reader, o readOptions) (*Header, error) {
+	maxHeader := o.maxHeader
 	var pre [12]byte
 	if n, err := io.ReadFull(r, pre[:8]); err != nil {
 		// Too short to hold the magic string and version: not an .npy
@@ -339,13 +357,6 @@ func badMagic(b []byte) error {
 	return fmt.Errorf("%w: file starts with % x%s", ErrBadMagic, b, hint)
 }
 
-// ParseHeader parses the header at the start of b, which must hold the
-// whole header (b may hold the data too, as when b is a mapped file).
-// It uses the [DefaultMaxHeaderSize] cap.
-func ParseHeader(b []byte) (*Header, error) {
-	return ReadHeader(bytes.NewReader(b))
-}
-
 // parseDict parses the header text (the bytes after the length field).
 func parseDict(raw []byte, v Version) (*Header, error) {
 	var text string
@@ -365,22 +376,22 @@ func parseDict(raw []byte, v Version) (*Header, error) {
 	// The header ends in a newline, then maybe nothing else; NumPy itself
 	// tolerates a missing newline (files from some other writers).
 	// NumPy accepts Python 2 'L' suffixes only up to version 2.0.
-	lit, err := parseLiteralOpt(text, v == V3)
+	lit, err := parseLiteral(text, v != V3)
 	if err != nil {
 		return nil, err
 	}
-	if lit.kind != pyDict {
-		return nil, fmt.Errorf("%w: header is a %v, not a dict", ErrBadHeader, lit.kind)
+	if lit.Kind != pyliteral.Dict {
+		return nil, fmt.Errorf("%w: header is a %v, not a dict", ErrBadHeader, lit.Kind)
 	}
 	h := &Header{}
 	var haveDescr, haveOrder, haveShape bool
-	var descr pyVal
-	for i := 0; i < len(lit.items); i += 2 {
-		k, val := lit.items[i], lit.items[i+1]
-		if k.kind != pyStr {
-			return nil, fmt.Errorf("%w: header key is a %v, not a string", ErrBadHeader, k.kind)
+	var descr pyliteral.Value
+	for i := 0; i < len(lit.Items); i += 2 {
+		k, val := lit.Items[i], lit.Items[i+1]
+		if k.Kind != pyliteral.Str {
+			return nil, fmt.Errorf("%w: header key is a %v, not a string", ErrBadHeader, k.Kind)
 		}
-		switch k.str {
+		switch k.Str {
 		case "descr":
 			if haveDescr {
 				return nil, fmt.Errorf("%w: duplicate key 'descr'", ErrBadHeader)
@@ -390,26 +401,26 @@ func parseDict(raw []byte, v Version) (*Header, error) {
 			if haveOrder {
 				return nil, fmt.Errorf("%w: duplicate key 'fortran_order'", ErrBadHeader)
 			}
-			if val.kind != pyBool {
-				return nil, fmt.Errorf("%w: 'fortran_order' is a %v, not True or False", ErrBadHeader, val.kind)
+			if val.Kind != pyliteral.Bool {
+				return nil, fmt.Errorf("%w: 'fortran_order' is a %v, not True or False", ErrBadHeader, val.Kind)
 			}
-			haveOrder, h.FortranOrder = true, val.b
+			haveOrder, h.FortranOrder = true, val.Bool
 		case "shape":
 			if haveShape {
 				return nil, fmt.Errorf("%w: duplicate key 'shape'", ErrBadHeader)
 			}
 			haveShape = true
-			if val.kind != pyTuple {
-				return nil, fmt.Errorf("%w: shape is a %v, not a tuple", ErrBadShape, val.kind)
+			if val.Kind != pyliteral.Tuple {
+				return nil, fmt.Errorf("%w: shape is a %v, not a tuple", ErrBadShape, val.Kind)
 			}
-			h.Shape = make([]int, 0, len(val.items))
-			for _, d := range val.items {
-				if d.kind != pyInt {
-					return nil, fmt.Errorf("%w: dimension is a %v, not an integer", ErrBadShape, d.kind)
+			h.Shape = make([]int, 0, len(val.Items))
+			for _, d := range val.Items {
+				if d.Kind != pyliteral.Int {
+					return nil, fmt.Errorf("%w: dimension is a %v, not an integer", ErrBadShape, d.Kind)
 				}
-				n, ok := d.int64()
+				n, ok := d.Int64()
 				if !ok || n > math.MaxInt || n < math.MinInt {
-					return nil, fmt.Errorf("%w: dimension %s does not fit in 64 bits", ErrBadShape, clip(d.text))
+					return nil, fmt.Errorf("%w: dimension %s does not fit in 64 bits", ErrBadShape, clip(d.Text))
 				}
 				if n < 0 {
 					return nil, fmt.Errorf("%w: negative dimension %d", ErrBadShape, n)
@@ -417,7 +428,7 @@ func parseDict(raw []byte, v Version) (*Header, error) {
 				h.Shape = append(h.Shape, int(n))
 			}
 		default:
-			return nil, fmt.Errorf("%w: unexpected key %s", ErrBadHeader, pyRepr(clip(k.str)))
+			return nil, fmt.Errorf("%w: unexpected key %s", ErrBadHeader, repr(clip(k.Str)))
 		}
 	}
 	switch {

@@ -137,7 +137,7 @@ func TestNumPyInterop(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, w.Close())
 		files[c.Name] = buf.Bytes()
-		cb, err := npy.Canonical(h, data)
+		cb, err := canonical(h, data)
 		require.NoError(t, err)
 		sum := sha256.Sum256(cb)
 		canon[c.Name] = hex.EncodeToString(sum[:])
@@ -165,7 +165,7 @@ func TestNumPyInterop(t *testing.T) {
 		if !dt.Structured() {
 			assert.Equal(t, dt.String(), got.Str, label)
 		}
-		wantDescr, _ := json.Marshal(dt.DescrJSON())
+		wantDescr, _ := json.Marshal(descrJSON(dt))
 		assert.JSONEq(t, string(wantDescr), string(got.Descr), label)
 		assert.Equal(t, c.Shape, got.Shape, label)
 		assert.True(t, got.SameBytes, "NumPy sees other bytes: %s", label)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -23,10 +22,11 @@ type Reader struct {
 	read      int64
 }
 
-// NewReader reads the header from r and returns a Reader positioned at
-// the first data byte. Header errors wrap the package's sentinel errors.
-func NewReader(r io.Reader) (*Reader, error) {
-	h, err := ReadHeader(r)
+// NewReader reads the header from r (see [ReadHeader]) and returns a
+// Reader positioned at the first data byte. Header errors wrap the
+// package's sentinel errors.
+func NewReader(r io.Reader, opts ...ReadOption) (*Reader, error) {
+	h, err := ReadHeader(r, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -168,62 +168,9 @@ func headerFor[T Elem](data []T, shape []int) (*Header, error) {
 	return &Header{DType: DTypeOf[T](), Shape: sh}, nil
 }
 
-// WriteFile writes data to the named file as an .npy (see [Write]). It
-// writes a temporary file in the same folder and renames it over name, so
-// a reader of name sees the old file or the complete new one, never a
-// partial one. The file is not fsynced; use the mmfile package for
-// durable publication.
-func WriteFile[T Elem](name string, data []T, shape ...int) error {
-	h, err := headerFor(data, shape)
-	if err != nil {
-		return WithFile(name, err)
-	}
-	return WithFile(name, writeFileAtomic(name, func(f *os.File) error {
-		hdr, err := AppendHeader(make([]byte, 0, 128), h)
-		if err != nil {
-			return err
-		}
-		if _, err := f.Write(hdr); err != nil {
-			return err
-		}
-		_, err = f.Write(Bytes(data))
-		return err
-	}))
-}
-
-// writeFileAtomic writes through fill into a temporary file next to name,
-// then renames it to name; on any error the temporary file is removed and
-// name is untouched.
-func writeFileAtomic(name string, fill func(*os.File) error) (err error) {
-	dir, base := filepath.Split(name)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = fill(f); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), name)
-}
-
 // Read reads an .npy stream whose dtype matches T and returns its elements
 // in the stored memory order (C order, or Fortran order when
-// Header.FortranOrder is set; see [Canonical] for C order), with the
+// Header.FortranOrder is set; see [WriteCanonical] for C order), with the
 // header. Data in the other byte order is converted to the machine's
 // order as it is read (the returned header still describes the stored
 // bytes); a dtype of another kind or size is [ErrTypeMismatch].
@@ -232,8 +179,8 @@ func writeFileAtomic(name string, fill func(*os.File) error) (err error) {
 // header that promises more than the input holds costs no more than the
 // input (reads from files and other sources that know their size are
 // checked up front and read in one call).
-func Read[T Elem](r io.Reader) ([]T, *Header, error) {
-	nr, err := NewReader(r)
+func Read[T Elem](r io.Reader, opts ...ReadOption) ([]T, *Header, error) {
+	nr, err := NewReader(r, opts...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -348,22 +295,24 @@ func remainingSize(r io.Reader) (int64, bool) {
 	return 0, false
 }
 
-// ReadFile reads the named .npy file (see [Read]). Errors name the file.
-func ReadFile[T Elem](name string) ([]T, *Header, error) {
+// ReadFile reads the named .npy file (see [Read]). Its errors are
+// *fs.PathError values naming the file.
+func ReadFile[T Elem](name string, opts ...ReadOption) ([]T, *Header, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	data, h, err := Read[T](f)
-	return data, h, WithFile(name, err)
+	data, h, err := Read[T](f, opts...)
+	return data, h, pathError("read", name, err)
 }
 
-// ReadAll reads the whole data section of an .npy stream into memory as
-// raw bytes, as stored, with the header. Like [Read], it allocates as the
-// data arrives.
-func ReadAll(r io.Reader) ([]byte, *Header, error) {
-	nr, err := NewReader(r)
+// ReadAll reads the whole data section of an .npy stream of any dtype
+// into memory as raw bytes, as stored (byte order and memory order
+// unchanged), with the header. Like [Read], it allocates as the data
+// arrives.
+func ReadAll(r io.Reader, opts ...ReadOption) ([]byte, *Header, error) {
+	nr, err := NewReader(r, opts...)
 	if err != nil {
 		return nil, nil, err
 	}

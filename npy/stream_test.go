@@ -2,7 +2,9 @@ package npy_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -42,7 +44,7 @@ func TestRoundTripTypes(t *testing.T) {
 	roundTrip(t, []uint16{0, 65535})
 	roundTrip(t, []uint32{0, math.MaxUint32})
 	roundTrip(t, []uint64{0, math.MaxUint64})
-	roundTrip(t, []npy.Float16{npy.Float16From(1.5), npy.Float16From(float32(math.Copysign(0, -1)))})
+	roundTrip(t, []npy.Float16{npy.Float16From(1.5), npy.Float16From(math.Copysign(0, -1))})
 	roundTrip(t, []float32{1.5, float32(math.Inf(-1))})
 	roundTrip(t, []float64{math.Pi, math.MaxFloat64, math.SmallestNonzeroFloat64, 0, 1, 2}, 1, 2, 3)
 	roundTrip(t, []complex64{complex(1, -2)})
@@ -129,32 +131,62 @@ func TestHugeDeclaredShapeDoesNotAllocate(t *testing.T) {
 	assert.Less(t, ms2.total-ms1.total, uint64(1<<20), "allocated %d bytes", ms2.total-ms1.total)
 }
 
-func TestWriteFileReadFile(t *testing.T) {
+func TestReadFile(t *testing.T) {
 	dir := t.TempDir()
 	name := filepath.Join(dir, "a.npy")
-	require.NoError(t, os.WriteFile(name, []byte("old"), 0o644))
-	require.NoError(t, npy.WriteFile(name, []int32{1, 2, 3, 4, 5, 6}, 2, 3))
+	require.NoError(t, writeFile(name, []int32{1, 2, 3, 4, 5, 6}, 2, 3))
 	got, h, err := npy.ReadFile[int32](name)
 	require.NoError(t, err)
 	assert.Equal(t, []int32{1, 2, 3, 4, 5, 6}, got)
 	assert.Equal(t, []int{2, 3}, h.Shape)
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	assert.Len(t, entries, 1, "no temporary file left behind")
 
-	// A failing write leaves the old file and no temporary.
-	err = npy.WriteFile(name, []int32{1, 2}, 3)
-	assert.ErrorIs(t, err, npy.ErrSize)
-	got, _, err = npy.ReadFile[int32](name)
-	require.NoError(t, err)
-	assert.Len(t, got, 6)
+	// A shape that does not hold the data is refused before writing.
+	var buf bytes.Buffer
+	assert.ErrorIs(t, npy.Write(&buf, []int32{1, 2}, 3), npy.ErrSize)
+	assert.Zero(t, buf.Len())
 
-	// Errors name the file.
+	// Errors name the file: a *fs.PathError wrapping the sentinel.
 	require.NoError(t, os.WriteFile(name, []byte("PK\x03\x04 not npy"), 0o644))
 	_, _, err = npy.ReadFile[int32](name)
 	assert.ErrorIs(t, err, npy.ErrBadMagic)
+	var pe *fs.PathError
+	if assert.ErrorAs(t, err, &pe) {
+		assert.Equal(t, name, pe.Path)
+		assert.Equal(t, "read", pe.Op)
+		assert.ErrorIs(t, pe.Err, npy.ErrBadMagic)
+	}
 	assert.Contains(t, err.Error(), name)
 	assert.Contains(t, err.Error(), "zip")
+	_, _, err = npy.ReadFile[int32](filepath.Join(dir, "missing.npy"))
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+
+	// The reader on an io.Reader names no file.
+	_, _, err = npy.Read[int32](bytes.NewReader([]byte("PK\x03\x04 not npy")))
+	assert.ErrorIs(t, err, npy.ErrBadMagic)
+	assert.False(t, errors.As(err, &pe), "no path for an io.Reader")
+}
+
+func TestMaxHeaderSize(t *testing.T) {
+	b, err := npy.AppendHeader(nil, &npy.Header{DType: npy.DTypeOf[float64](), Shape: []int{3}})
+	require.NoError(t, err)
+	b = append(b, make([]byte, 24)...)
+	_, err = npy.ReadHeader(bytes.NewReader(b), npy.WithMaxHeaderSize(len(b)-24-10))
+	assert.NoError(t, err, "a header exactly at the cap")
+	for _, read := range []func(...npy.ReadOption) error{
+		func(o ...npy.ReadOption) error { _, err := npy.ReadHeader(bytes.NewReader(b), o...); return err },
+		func(o ...npy.ReadOption) error { _, err := npy.NewReader(bytes.NewReader(b), o...); return err },
+		func(o ...npy.ReadOption) error { _, _, err := npy.Read[float64](bytes.NewReader(b), o...); return err },
+		func(o ...npy.ReadOption) error { _, _, err := npy.ReadAll(bytes.NewReader(b), o...); return err },
+	} {
+		assert.NoError(t, read())
+		assert.ErrorIs(t, read(npy.WithMaxHeaderSize(len(b)-24-11)), npy.ErrHeaderTooLarge)
+		assert.Error(t, read(npy.WithMaxHeaderSize(0)), "the cap must be positive")
+	}
+	name := filepath.Join(t.TempDir(), "a.npy")
+	require.NoError(t, os.WriteFile(name, b, 0o644))
+	_, _, err = npy.ReadFile[float64](name, npy.WithMaxHeaderSize(16))
+	assert.ErrorIs(t, err, npy.ErrHeaderTooLarge)
+	assert.Contains(t, err.Error(), name)
 }
 
 func TestView(t *testing.T) {
@@ -170,7 +202,7 @@ func TestView(t *testing.T) {
 	_, err = npy.View[float32](buf[:32], npy.DTypeOf[float64]())
 	assert.ErrorIs(t, err, npy.ErrTypeMismatch)
 	other := npy.DTypeOf[float64]().WithOrder('>')
-	if npy.NativeOrder == '>' {
+	if npy.DTypeOf[uint16]().Order == '>' {
 		other = other.WithOrder('<')
 	}
 	_, err = npy.View[float64](buf[:32], other)
@@ -208,9 +240,9 @@ func TestCanonicalFortranAndBigEndian(t *testing.T) {
 	for _, v := range fOrder {
 		fb = append(fb, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
 	}
-	a, err := npy.Canonical(hc, cb)
+	a, err := canonical(hc, cb)
 	require.NoError(t, err)
-	b, err := npy.Canonical(hf, fb)
+	b, err := canonical(hf, fb)
 	require.NoError(t, err)
 	assert.Equal(t, cb, a)
 	assert.Equal(t, cb, b)
@@ -226,7 +258,7 @@ func TestCanonicalFortranAndBigEndian(t *testing.T) {
 			}
 		}
 	}
-	out, err := npy.Canonical(h3, in)
+	out, err := canonical(h3, in)
 	require.NoError(t, err)
 	for i := range out {
 		assert.Equal(t, byte(i), out[i])
@@ -240,30 +272,33 @@ func TestFloat16(t *testing.T) {
 		float32(math.Inf(1)): 0x7c00,
 	}
 	for in, want := range cases {
-		got := npy.Float16From(in)
+		got := npy.Float16From(float64(in))
 		assert.Equal(t, want, uint16(got), "%v", in)
 		if want != 0x7c00 || math.IsInf(float64(in), 1) {
-			assert.Equal(t, float64(npy.Float16(want).Float32()), float64(npy.Float16(want).Float64()))
+			v := npy.Float16(want).Float64()
+			assert.Equal(t, float64(float32(v)), v, "a Float16 is exact as a float32")
 		}
 	}
-	assert.True(t, math.IsNaN(float64(npy.Float16From(float32(math.NaN())).Float32())))
+	assert.True(t, math.IsNaN(npy.Float16From(math.NaN()).Float64()))
 	// every half value converts to float32 and back exactly
 	for u := 0; u < 1<<16; u++ {
 		h := npy.Float16(u)
-		f := h.Float32()
-		if math.IsNaN(float64(f)) {
+		f := h.Float64()
+		if math.IsNaN(f) {
 			continue
 		}
-		assert.Equal(t, h, npy.Float16From(f))
-		if h != npy.Float16From64(float64(f)) {
-			t.Fatalf("Float16From64(%v) != %#x", f, u)
+		if float64(float32(f)) != f {
+			t.Fatalf("Float64 of %#x = %v is not a float32", u, f)
+		}
+		if h != npy.Float16From(f) {
+			t.Fatalf("Float16From(%v) != %#x", f, u)
 		}
 	}
 	// ties to even
 	assert.Equal(t, uint16(0x3c00), uint16(npy.Float16From(1+1.0/2048)))
 	assert.Equal(t, uint16(0x3c02), uint16(npy.Float16From(1+3.0/2048)))
 	// double rounding: the float64 just above the tie must round up
-	assert.Equal(t, uint16(0x3c01), uint16(npy.Float16From64(1+1.0/2048+1e-12)))
+	assert.Equal(t, uint16(0x3c01), uint16(npy.Float16From(1+1.0/2048+1e-12)))
 }
 
 func TestCheckFileSize(t *testing.T) {

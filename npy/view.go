@@ -35,7 +35,7 @@ func DTypeOf[T Elem]() *DType {
 	case complex64, complex128:
 		d.Kind = 'c'
 	}
-	d.Order = NativeOrder
+	d.Order = nativeOrder
 	if d.Size == 1 {
 		d.Order = '|'
 	}
@@ -82,7 +82,7 @@ func View[T Elem](data []byte, dt *DType) ([]T, error) {
 		return nil, err
 	}
 	if !dt.Native() {
-		return nil, fmt.Errorf("%w: array is %s, machine is %c", ErrByteOrder, dt, NativeOrder)
+		return nil, fmt.Errorf("%w: array is %s, machine is %c", ErrByteOrder, dt, nativeOrder)
 	}
 	var z T
 	size := int(unsafe.Sizeof(z))
@@ -113,8 +113,8 @@ func Bytes[T Elem](s []T) []byte {
 // stored as its 16 bits.
 type Float16 uint16
 
-// Float32 returns f as a float32 (exactly).
-func (f Float16) Float32() float32 {
+// float32 returns f as a float32 (exactly).
+func (f Float16) float32() float32 {
 	sign := uint32(f>>15) << 31
 	exp := uint32(f>>10) & 0x1f
 	mant := uint32(f) & 0x3ff
@@ -135,15 +135,16 @@ func (f Float16) Float32() float32 {
 	return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
 }
 
-// Float64 returns f as a float64 (exactly).
-func (f Float16) Float64() float64 { return float64(f.Float32()) }
+// Float64 returns f as a float64 (exactly; float32(f.Float64()) is
+// exact too).
+func (f Float16) Float64() float64 { return float64(f.float32()) }
 
 // String formats f like a float32.
-func (f Float16) String() string { return fmt.Sprint(f.Float32()) }
+func (f Float16) String() string { return fmt.Sprint(f.float32()) }
 
-// Float16From returns the Float16 nearest to v (ties to even), with
+// float16From32 returns the Float16 nearest to v (ties to even), with
 // overflow to infinity, as NumPy's float32 -> float16 conversion.
-func Float16From(v float32) Float16 {
+func float16From32(v float32) Float16 {
 	b := math.Float32bits(v)
 	sign := uint16(b>>16) & 0x8000
 	exp := int((b >> 23) & 0xff)
@@ -185,12 +186,15 @@ func Float16From(v float32) Float16 {
 	return Float16(sign | uint16(half))
 }
 
-// Float16From64 returns the Float16 nearest to v. It rounds once, from the
-// float64 value, as NumPy's float64 -> float16 conversion does.
-func Float16From64(v float64) Float16 {
+// Float16From returns the Float16 nearest to v (ties to even), with
+// overflow to infinity. It rounds once, from the float64 value, as
+// NumPy's float64 -> float16 conversion does; for a float32 x,
+// Float16From(float64(x)) is NumPy's float32 -> float16 conversion (the
+// float64 holds x exactly, so the one rounding is the same).
+func Float16From(v float64) Float16 {
 	f := float32(v)
 	if float64(f) == v || math.IsNaN(v) || math.IsInf(v, 0) {
-		return Float16From(f)
+		return float16From32(f)
 	}
 	// Avoid double rounding: nudge the float32 toward v by one sticky bit.
 	b := math.Float32bits(f)
@@ -200,5 +204,5 @@ func Float16From64(v float64) Float16 {
 		b--
 		b |= 1
 	}
-	return Float16From(math.Float32frombits(b))
+	return float16From32(math.Float32frombits(b))
 }

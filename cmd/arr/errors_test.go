@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/arrfile/arrfile/mmfile"
-	"github.com/arrfile/arrfile/npy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -137,7 +136,7 @@ func TestTruncatedUnderReader(t *testing.T) {
 	for i := range data {
 		data[i] = float64(i)
 	}
-	require.NoError(t, npy.WriteFile(p, data))
+	require.NoError(t, writeNpyFile(p, data))
 
 	for _, op := range []string{"checksum", "show"} {
 		hs, err := openArrays(p, openOptions{})
@@ -156,7 +155,7 @@ func TestTruncatedUnderReader(t *testing.T) {
 		assert.True(t, mmfile.IsFault(err), "%s: %v", op, err)
 		assert.Contains(t, reason(err), "shrank")
 		require.NoError(t, closeAll(hs))
-		require.NoError(t, npy.WriteFile(p, data)) // restore for the next op
+		require.NoError(t, writeNpyFile(p, data)) // restore for the next op
 	}
 
 	// Through run: the file is already short when opened, which mmfile

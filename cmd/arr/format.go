@@ -390,7 +390,7 @@ func ratioOver1000(maxv, minv *floatParts, size int) bool {
 	switch size {
 	case 2:
 		q := float32(x) / float32(y)
-		return npy.Float16From(q).Float64() > 1000
+		return npy.Float16From(float64(q)).Float64() > 1000
 	case 4:
 		return float64(float32(x)/float32(y)) > 1000
 	case 8:

@@ -67,7 +67,7 @@ func (e *env) info(files []string, asJSON bool) int {
 			if asJSON {
 				o := infoJSON{
 					File: a.label, Format: a.format, Version: h.Version.String(),
-					DType: h.DType.DescrJSON(), Shape: append([]int{}, h.Shape...),
+					DType: descrJSON(h.DType), Shape: append([]int{}, h.Shape...),
 					FortranOrder: h.FortranOrder, DataOffset: h.DataOffset,
 					NBytes: h.DataSize(), ItemSize: h.DType.Size, Trailing: a.trailing,
 				}

@@ -34,7 +34,6 @@ import (
 	"strings"
 
 	"github.com/arrfile/arrfile/mmfile"
-	"github.com/arrfile/arrfile/npy"
 )
 
 func main() {
@@ -247,8 +246,6 @@ func reason(err error) string {
 		var next error
 		switch e := err.(type) {
 		case *mmfile.Error:
-			next = e.Err
-		case *npy.FileError:
 			next = e.Err
 		case *fs.PathError:
 			next = e.Err

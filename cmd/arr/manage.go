@@ -123,7 +123,7 @@ func (e *env) ls(dir string, asJSON bool) int {
 				Temp: en.Temp, Target: en.Target, Live: en.Live, Complete: en.Err == nil && !en.Temp,
 				Format: fileFormat(en.Name)}
 			if en.Header != nil {
-				j.DType, j.Shape, j.Fortran = en.Header.DType.DescrJSON(), append([]int{}, en.Header.Shape...), en.Header.FortranOrder
+				j.DType, j.Shape, j.Fortran = descrJSON(en.Header.DType), append([]int{}, en.Header.Shape...), en.Header.FortranOrder
 			}
 			if en.Err != nil {
 				j.Error = reason(en.Err)

@@ -43,8 +43,8 @@ func crashProducer(t *testing.T, dir string) {
 
 func TestLsRmGc(t *testing.T) {
 	dir := t.TempDir()
-	require.NoError(t, npy.WriteFile(filepath.Join(dir, "a.npy"), []float32{1, 2, 3}, 3))
-	require.NoError(t, npy.WriteFile(filepath.Join(dir, "b.npy"), make([]int64, 6), 2, 3))
+	require.NoError(t, writeNpyFile(filepath.Join(dir, "a.npy"), []float32{1, 2, 3}, 3))
+	require.NoError(t, writeNpyFile(filepath.Join(dir, "b.npy"), make([]int64, 6), 2, 3))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not an array"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "broken.npy"), []byte("\x93NUMPY\x01\x00"), 0o644))
 	crashProducer(t, dir)
@@ -122,7 +122,7 @@ func TestLsRmGc(t *testing.T) {
 func TestRmSharedFolder(t *testing.T) {
 	shared := t.TempDir()
 	t.Setenv(mmfile.EnvDir, shared)
-	require.NoError(t, npy.WriteFile(filepath.Join(shared, "x.npy"), []uint8{1}, 1))
+	require.NoError(t, writeNpyFile(filepath.Join(shared, "x.npy"), []uint8{1}, 1))
 	wd, err := os.Getwd()
 	require.NoError(t, err)
 	require.NoError(t, os.Chdir(t.TempDir()))

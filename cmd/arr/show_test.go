@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/arrfile/arrfile/internal/pytest"
-	"github.com/arrfile/arrfile/npy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -209,7 +208,7 @@ func TestShowSummarised(t *testing.T) {
 	for i := range data {
 		data[i] = int32(i)
 	}
-	require.NoError(t, npy.WriteFile(p, data, 2, 1000))
+	require.NoError(t, writeNpyFile(p, data, 2, 1000))
 
 	out, _, code := runArr(t, "show", p)
 	require.Equal(t, 0, code)

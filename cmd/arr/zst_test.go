@@ -138,7 +138,7 @@ func TestZstIndex(t *testing.T) {
 	for i := range data {
 		data[i] = int64(i * i)
 	}
-	require.NoError(t, npy.WriteFile(p, data, 500, 100))
+	require.NoError(t, writeNpyFile(p, data, 500, 100))
 	z := filepath.Join(dir, "r.npy.zst")
 	_, stderr, code := runArr(t, "convert", "--frame-size", "4096", p, z)
 	require.Equal(t, 0, code, stderr)
