@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/arrfile/arrfile/mmfile"
+	"github.com/arrfile/arrfile/npy"
 )
 
 // The --bigdata mode: the larger-than-RAM scan of the mmfile issue. A
@@ -90,7 +91,7 @@ func (b *bench) runBigData(size int64) *bigResult {
 		}
 		defer a.Close()
 		for i, at := range idx {
-			if _, err := a.WriteAt(sliceBytes([]float64{val[i]}), at*8); err != nil {
+			if _, err := a.WriteAt(npy.Bytes([]float64{val[i]}), at*8); err != nil {
 				return err
 			}
 		}

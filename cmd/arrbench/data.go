@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"unsafe"
+
+	"github.com/arrfile/arrfile/npy"
 )
 
 // dataKind names one of the benchmark's data sets.
@@ -86,9 +88,9 @@ func (d *dataSet) Len() int {
 // checkLittleEndian), without copying.
 func (d *dataSet) Bytes(n int) []byte {
 	if d.f64 != nil {
-		return sliceBytes(d.f64[:n])
+		return npy.Bytes(d.f64[:n])
 	}
-	return sliceBytes(d.i32[:n])
+	return npy.Bytes(d.i32[:n])
 }
 
 // Checksum returns the checksum of the first n elements (see checksumBytes).
@@ -99,19 +101,10 @@ func (d *dataSet) Checksum(n int) uint64 {
 	return sumInt32(d.i32[:n])
 }
 
-// sliceBytes is the zero-copy byte view of a slice of numbers.
-func sliceBytes[T float64 | int32 | uint64](s []T) []byte {
-	if len(s) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(s[0])))
-}
-
 // checkLittleEndian returns an error on big-endian machines: the raw
 // transports send the producer's memory as it is and the files say '<'.
 func checkLittleEndian() error {
-	x := uint16(1)
-	if *(*byte)(unsafe.Pointer(&x)) != 1 {
+	if npy.DTypeOf[float64]().Order != '<' {
 		return fmt.Errorf("arrbench needs a little-endian machine")
 	}
 	return nil
@@ -258,13 +251,13 @@ func sumInt32(s []int32) uint64 {
 func checksumBytes(dtype string, b []byte) (uint64, error) {
 	switch dtype {
 	case "<f8":
-		s, err := bytesAs[float64](b)
+		s, err := npy.View[float64](b, dtypeF8)
 		if err != nil {
 			return 0, err
 		}
 		return sumFloat64Bits(s), nil
 	case "<i4":
-		s, err := bytesAs[int32](b)
+		s, err := npy.View[int32](b, dtypeI4)
 		if err != nil {
 			return 0, err
 		}
@@ -273,19 +266,6 @@ func checksumBytes(dtype string, b []byte) (uint64, error) {
 	return 0, fmt.Errorf("checksum: unsupported dtype %q", dtype)
 }
 
-// bytesAs views b as a slice of T without copying; b's length must be a
-// multiple of T's size and its address aligned for T.
-func bytesAs[T float64 | int32](b []byte) ([]T, error) {
-	var zero T
-	size := int(unsafe.Sizeof(zero))
-	if len(b)%size != 0 {
-		return nil, fmt.Errorf("%d bytes is not a whole number of %d-byte elements", len(b), size)
-	}
-	if len(b) == 0 {
-		return []T{}, nil
-	}
-	if uintptr(unsafe.Pointer(unsafe.SliceData(b)))%unsafe.Alignof(zero) != 0 {
-		return nil, fmt.Errorf("buffer not aligned for %d-byte elements", size)
-	}
-	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/size), nil
-}
+// The machine's dtypes of the data sets' elements: '<f8' and '<i4' (see
+// checkLittleEndian).
+var dtypeF8, dtypeI4 = npy.DTypeOf[float64](), npy.DTypeOf[int32]()

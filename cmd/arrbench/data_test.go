@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/arrfile/arrfile/npy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -84,10 +85,10 @@ func TestChecksum(t *testing.T) {
 		assert.Equal(t, wf, sumFloat64Bits(f), "n=%d", n)
 		assert.Equal(t, ws, sumInt32(s), "n=%d", n)
 		if n > 0 {
-			got, err := checksumBytes("<f8", sliceBytes(f))
+			got, err := checksumBytes("<f8", npy.Bytes(f))
 			require.NoError(t, err)
 			assert.Equal(t, wf, got)
-			got, err = checksumBytes("<i4", sliceBytes(s))
+			got, err = checksumBytes("<i4", npy.Bytes(s))
 			require.NoError(t, err)
 			assert.Equal(t, ws, got)
 		}
@@ -96,7 +97,7 @@ func TestChecksum(t *testing.T) {
 
 func TestChecksumBytesErrors(t *testing.T) {
 	buf := make([]float64, 4)
-	b := sliceBytes(buf)
+	b := npy.Bytes(buf)
 	_, err := checksumBytes("<f4", b)
 	assert.ErrorContains(t, err, "unsupported dtype")
 	_, err = checksumBytes("<f8", b[:12])

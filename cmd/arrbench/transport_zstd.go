@@ -113,11 +113,11 @@ func consumeZstd(w *worker, req *request, _ io.Reader) (reply, error) {
 	switch req.DType {
 	case "<f8":
 		s := make([]float64, req.N)
-		data, sum = sliceBytes(s), func() uint64 { return sumFloat64Bits(s) }
+		data, sum = npy.Bytes(s), func() uint64 { return sumFloat64Bits(s) }
 		w.keep = s
 	case "<i4":
 		s := make([]int32, req.N)
-		data, sum = sliceBytes(s), func() uint64 { return sumInt32(s) }
+		data, sum = npy.Bytes(s), func() uint64 { return sumInt32(s) }
 		w.keep = s
 	default:
 		return reply{}, fmt.Errorf("unsupported dtype %s", req.DType)
