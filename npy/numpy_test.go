@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/arrfile/arrfile/internal/pytest"
 	"github.com/arrfile/arrfile/npy"
@@ -294,4 +296,101 @@ func readAs[T npy.Elem](name string) ([]float64, *npy.Header, error) {
 		}
 	}
 	return out, h, nil
+}
+
+// TestNumPyFieldNames has NumPy save records whose field names and titles
+// need Python's repr (quotes, escapes, non-printable and non-BMP code
+// points, U+FFFD, lone surrogates) and checks that Go reads the names and
+// writes NumPy's header back byte for byte, version included.
+func TestNumPyFieldNames(t *testing.T) {
+	names := []string{"it's", `say "hi"`, `both '"`, `back\slash`, "tab\there", "nul\x00", "\u007f\u0080\u00a0\u00ad",
+		"é", "ÿ¡", "温度", "\ufffd", "😀", "\U000e0001", "\u2028", "\xed\xa0\x80", "\xed\xb3\xbf", "a\xed\xbf\xbfb"}
+	// Code points for Python (the names hold surrogates, which JSON and
+	// UTF-8 cannot carry).
+	var cps [][]int
+	for _, n := range names {
+		var cp []int
+		for i := 0; i < len(n); {
+			r, size := utf8.DecodeRuneInString(n[i:])
+			if r == utf8.RuneError && size == 1 { // a surrogate's 3 bytes
+				r, size = rune(n[i]&0x0f)<<12|rune(n[i+1]&0x3f)<<6|rune(n[i+2]&0x3f), 3
+			}
+			cp = append(cp, int(r))
+			i += size
+		}
+		cps = append(cps, cp)
+	}
+	dir := t.TempDir()
+	js, err := json.Marshal(cps)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "names.json"), js, 0o644))
+	pytest.Run(t, `
+import sys, json, numpy as np
+d = sys.argv[1]
+for i, cp in enumerate(json.load(open(d + '/names.json'))):
+    n = ''.join(map(chr, cp))
+    np.save(d + '/n%d.npy' % i, np.zeros(2, dtype=[(n, '<f4'), (('x' + n, 't%d' % i), '<i2')]))
+`, dir)
+	for i, n := range names {
+		raw, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("n%d.npy", i)))
+		require.NoError(t, err)
+		h, err := npy.ReadHeader(bytes.NewReader(raw))
+		require.NoError(t, err, "%q", n)
+		require.Len(t, h.DType.Fields, 2)
+		assert.Equal(t, n, h.DType.Fields[0].Name, "name")
+		assert.Equal(t, "x"+n, h.DType.Fields[1].Title, "title")
+		got, err := npy.AppendHeader(nil, &npy.Header{DType: h.DType, Shape: h.Shape})
+		require.NoError(t, err)
+		assert.Equal(t, string(raw[:h.DataOffset]), string(got), "header for %q", n)
+	}
+}
+
+// TestNumPyFloat16From compares Float16From with NumPy's float64 ->
+// float16 and float32 -> float16 conversions, near every rounding
+// boundary and on random bit patterns.
+func TestNumPyFloat16From(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	var f64 []float64
+	for u := 0; u < 1<<16; u += 7 {
+		v := npy.Float16(u).Float64()
+		next := npy.Float16(u + 1).Float64()
+		mid := v + (next-v)/2
+		f64 = append(f64, v, mid, math.Nextafter(mid, math.Inf(1)), math.Nextafter(mid, math.Inf(-1)),
+			float64(math.Nextafter32(float32(mid), float32(math.Inf(1)))))
+	}
+	for range 20000 {
+		f64 = append(f64, math.Float64frombits(r.Uint64()), float64(math.Float32frombits(r.Uint32())))
+	}
+	f64 = append(f64, 65504, 65519.99, 65520, 1e300, -1e-300, 5.960464477539063e-08/2, math.Inf(-1), 0, math.Copysign(0, -1))
+	f32 := make([]float32, len(f64))
+	for i, v := range f64 {
+		f32[i] = float32(v)
+	}
+	dir := t.TempDir()
+	require.NoError(t, writeFile(filepath.Join(dir, "f64.npy"), f64))
+	require.NoError(t, writeFile(filepath.Join(dir, "f32.npy"), f32))
+	pytest.Run(t, `
+import sys, numpy as np
+d = sys.argv[1]
+for n in ('f64', 'f32'):
+    np.save(d + '/' + n + '_half.npy', np.load(d + '/' + n + '.npy').astype(np.float16))
+`, dir)
+	h64, _, err := npy.ReadFile[npy.Float16](filepath.Join(dir, "f64_half.npy"))
+	require.NoError(t, err)
+	h32, _, err := npy.ReadFile[npy.Float16](filepath.Join(dir, "f32_half.npy"))
+	require.NoError(t, err)
+	bad := 0
+	for i, v := range f64 {
+		if math.IsNaN(v) {
+			continue // NaN payloads are not compared
+		}
+		if got := npy.Float16From(v); got != h64[i] && bad < 10 {
+			bad++
+			t.Errorf("Float16From(%v) = %#04x, NumPy float64 -> float16 gives %#04x", v, uint16(got), uint16(h64[i]))
+		}
+		if got := npy.Float16From(float64(f32[i])); got != h32[i] && bad < 10 {
+			bad++
+			t.Errorf("Float16From(float64(float32 %v)) = %#04x, NumPy float32 -> float16 gives %#04x", f32[i], uint16(got), uint16(h32[i]))
+		}
+	}
 }
