@@ -260,7 +260,7 @@ func TestLoadWhileGoRepublishes(t *testing.T) {
 	pytest.Require(t)
 	dir := shmDir(t)
 	name := filepath.Join(dir, "frames.npy")
-	require.NoError(t, npy.WriteFile(name, make([]int64, 4), 2, 2)) // the name exists from the start
+	require.NoError(t, writeNpyFile(name, make([]int64, 4), 2, 2)) // the name exists from the start
 
 	exe, err := os.Executable()
 	require.NoError(t, err)
@@ -578,7 +578,7 @@ func TestLocksWithGo(t *testing.T) {
 	pytest.Require(t)
 	dir := shmDir(t)
 	name := filepath.Join(dir, "locks.npy")
-	require.NoError(t, npy.WriteFile(name, make([]float64, 64), 64)) // 512 data bytes
+	require.NoError(t, writeNpyFile(name, make([]float64, 64), 64)) // 512 data bytes
 	hdr := dataOffset(t, name)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -756,4 +756,17 @@ func TestPythonUnitTests(t *testing.T) {
 		assert.NotContains(t, string(out), "skipped", "python unit tests were skipped in CI:\n%s", out)
 	}
 	assert.Regexp(t, `Ran [0-9]+ tests`, string(out))
+}
+
+// writeNpyFile writes data as an .npy file (npy.Write into the file).
+func writeNpyFile[T npy.Elem](name string, data []T, shape ...int) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := npy.Write(f, data, shape...); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
