@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arrfile/arrfile/internal/numprint"
 	"github.com/arrfile/arrfile/mmfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -146,9 +147,8 @@ func TestTruncatedUnderReader(t *testing.T) {
 			_, err = canonicalSHA256(hs[0])
 		} else {
 			err = hs[0].do(func(r io.ReaderAt, _ []byte) error {
-				v := newView(hs[0].header, r)
-				_, err := formatView(v, printOptions{threshold: 1 << 40, edgeItems: 3, lineWidth: 75})
-				return err
+				v := wholeArray(hs[0].header, r)
+				return numprint.Fprint(io.Discard, v, numprint.Options{Threshold: 1 << 40, EdgeItems: 3, LineWidth: 75})
 			})
 		}
 		require.Error(t, err, op)

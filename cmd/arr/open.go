@@ -564,3 +564,30 @@ func closeAll(hs []*arrayHandle) error {
 	}
 	return first
 }
+
+// forwardReaderAt serves ReadAt calls at non-decreasing offsets from a
+// stream, skipping what lies between: random access for printing from
+// data that can only be read front to back.
+type forwardReaderAt struct {
+	r   io.Reader
+	pos int64
+}
+
+func (f *forwardReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < f.pos {
+		return 0, fmt.Errorf("internal error: backward read at %d after %d in a sequential stream", off, f.pos)
+	}
+	if off > f.pos {
+		n, err := io.CopyN(io.Discard, f.r, off-f.pos)
+		f.pos += n
+		if err != nil {
+			return 0, err
+		}
+	}
+	n, err := io.ReadFull(f.r, p)
+	f.pos += int64(n)
+	if err == io.ErrUnexpectedEOF {
+		err = io.EOF
+	}
+	return n, err
+}

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
+
+	"github.com/arrfile/arrfile/internal/numprint"
 )
 
 var showCmd = &command{
@@ -19,20 +23,20 @@ Only the values shown are read, so large files print quickly. With several
 files (or archive members) each is preceded by a "LABEL:" line.`,
 	setup: func(fs *flag.FlagSet, e *env) func([]string) int {
 		fs.IntVar(&e.threads, "threads", 0, "frames of .npy.zst files decompressed at once (`N`, default: all cores)")
-		po := defaultPrint
-		fs.Int64Var(&po.threshold, "limit", po.threshold, "summarise arrays with more than `N` elements (-1: never)")
-		fs.IntVar(&po.edgeItems, "edgeitems", po.edgeItems, "`N` values shown at each end of a summarised axis")
-		fs.IntVar(&po.lineWidth, "linewidth", po.lineWidth, "wrap lines at `N` characters")
+		po := numprint.Defaults
+		fs.Int64Var(&po.Threshold, "limit", po.Threshold, "summarise arrays with more than `N` elements (-1: never)")
+		fs.IntVar(&po.EdgeItems, "edgeitems", po.EdgeItems, "`N` values shown at each end of a summarised axis")
+		fs.IntVar(&po.LineWidth, "linewidth", po.LineWidth, "wrap lines at `N` characters")
 		index := fs.String("index", "", "print only `I`: an index or START:STOP[:STEP] slice of the first axis")
 		return func(args []string) int {
 			if len(args) == 0 {
 				return e.usageError("no FILE given")
 			}
-			if po.edgeItems < 0 || po.lineWidth < 1 {
+			if po.EdgeItems < 0 || po.LineWidth < 1 {
 				return e.usageError("--edgeitems must be >= 0 and --linewidth >= 1")
 			}
-			if po.threshold < 0 {
-				po.threshold = 1<<63 - 1
+			if po.Threshold < 0 {
+				po.Threshold = math.MaxInt64
 			}
 			status := exitOK
 			labels := len(args) > 1
@@ -51,7 +55,7 @@ files (or archive members) each is preceded by a "LABEL:" line.`,
 	},
 }
 
-func (e *env) show(name string, po printOptions, index string, labels *bool) error {
+func (e *env) show(name string, po numprint.Options, idx string, labels *bool) error {
 	hs, err := openArrays(name, openOptions{threads: e.threads})
 	if err != nil {
 		return err
@@ -61,18 +65,16 @@ func (e *env) show(name string, po printOptions, index string, labels *bool) err
 		*labels = true
 	}
 	for _, a := range hs {
-		var text string
+		var text bytes.Buffer
 		err := a.do(func(r io.ReaderAt, _ []byte) error {
-			v := newView(a.header, r)
-			if index != "" {
+			v := wholeArray(a.header, r)
+			if idx != "" {
 				var err error
-				if v, err = v.index(index); err != nil {
+				if v, err = index(v, idx); err != nil {
 					return err
 				}
 			}
-			var err error
-			text, err = formatView(v, po)
-			return err
+			return numprint.Fprint(&text, v, po)
 		})
 		if err != nil {
 			return err
@@ -80,7 +82,7 @@ func (e *env) show(name string, po printOptions, index string, labels *bool) err
 		if *labels {
 			fmt.Fprintf(e.stdout, "%s:\n", a.label)
 		}
-		fmt.Fprintln(e.stdout, text)
+		text.WriteTo(e.stdout)
 	}
 	return closeAll(hs)
 }

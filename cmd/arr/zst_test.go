@@ -3,14 +3,12 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/arrfile/arrfile/npy"
 	"github.com/klauspost/compress/zstd"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -151,46 +149,6 @@ func TestZstIndex(t *testing.T) {
 	}
 	out, _, _ := runArr(t, "show", "--index", "250", z)
 	assert.True(t, strings.HasPrefix(out, "[625000000 625050001 625100004 "), out)
-}
-
-// countingReaderAt counts the bytes read through it.
-type countingReaderAt struct {
-	r     io.ReaderAt
-	bytes int64
-}
-
-func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	c.bytes += int64(len(p))
-	return c.r.ReadAt(p, off)
-}
-
-// TestShowReadsOnlyShownElements: printing a large array reads only the
-// values shown, so a compressed file decompresses only their frames.
-func TestShowReadsOnlyShownElements(t *testing.T) {
-	dt, _ := npy.ParseDType("<f8")
-	for _, tc := range []struct {
-		h     *npy.Header
-		index string
-		max   int64 // bytes
-	}{
-		{&npy.Header{DType: dt, Shape: []int{1 << 20}}, "", 6 * 8},
-		{&npy.Header{DType: dt, Shape: []int{1000, 1000}}, "", 36 * 8},
-		{&npy.Header{DType: dt, Shape: []int{1000, 1000}, FortranOrder: true}, "", 36 * 8},
-		{&npy.Header{DType: dt, Shape: []int{100, 100, 100}}, "", 216 * 8},
-		{&npy.Header{DType: dt, Shape: []int{1000, 1000}}, "500", 1000 * 8}, // 1000 values: not summarised
-		{&npy.Header{DType: dt, Shape: []int{1000, 1000}}, "7:9", 12 * 8},
-	} {
-		c := &countingReaderAt{r: bytes.NewReader(make([]byte, tc.h.DataSize()))}
-		v := newView(tc.h, c)
-		if tc.index != "" {
-			var err error
-			v, err = v.index(tc.index)
-			require.NoError(t, err)
-		}
-		_, err := formatView(v, defaultPrint)
-		require.NoError(t, err)
-		assert.Equal(t, tc.max, c.bytes, "%v %q", tc.h.Shape, tc.index)
-	}
 }
 
 // TestVerifyDamage: verify names the damage and exits 1.

@@ -1,13 +1,11 @@
-package main
+package numprint
 
 import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"math/big"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/arrfile/arrfile/npy"
@@ -43,28 +41,6 @@ func intAt(b []byte, n int, order byte) int64 {
 	u := uintAt(b, n, order)
 	shift := 64 - 8*uint(n)
 	return int64(u<<shift) >> shift
-}
-
-// floatAt decodes a float of the given size ('f2', 'f4', 'f8', or an x87
-// long double stored in 12 or 16 bytes).
-func floatAt(b []byte, size int, order byte) floatParts {
-	switch size {
-	case 2:
-		return decodeIEEE(uintAt(b, 2, order), 5, 10)
-	case 4:
-		return decodeIEEE(uintAt(b, 4, order), 8, 23)
-	case 8:
-		return decodeIEEE(uintAt(b, 8, order), 11, 52)
-	}
-	// Long double: x87 80-bit extended, padded to 12 or 16 bytes.
-	le := make([]byte, size)
-	copy(le, b[:size])
-	if order == '>' {
-		for i, j := 0, size-1; i < j; i, j = i+1, j-1 {
-			le[i], le[j] = le[j], le[i]
-		}
-	}
-	return decodeX87(binary.LittleEndian.Uint64(le), binary.LittleEndian.Uint16(le[8:]))
 }
 
 // buildFormat returns the formatter NumPy would use for an array of dtype dt
@@ -113,9 +89,9 @@ func buildFormat(dt *npy.DType, elems [][]byte, zeroD bool) elemFmt {
 			return rf.format(&r) + is[:sp] + "j" + is[sp:]
 		}
 	case 'S':
-		return func(b []byte) string { return pyBytesRepr(trimNUL(b[:dt.Size])) }
+		return func(b []byte) string { return bytesRepr(b[:dt.Size]) }
 	case 'U':
-		return func(b []byte) string { return pyStrRepr(ucs4(b[:dt.Size], dt.Order)) }
+		return func(b []byte) string { return string(appendStrRepr(nil, ucs4(b[:dt.Size], dt.Order))) }
 	case 'V':
 		if dt.Structured() {
 			return structFormat(dt, elems, zeroD)
@@ -264,142 +240,6 @@ func subArray(b []byte, size int, shape []int, f elemFmt) string {
 	return "[" + strings.Join(parts, ", ") + "]"
 }
 
-// floatFormat is NumPy's FloatingFormat with floatmode 'maxprec' and
-// precision 8: positional unless the values span too wide a range,
-// at most 8 fraction digits (9 significant digits in scientific notation),
-// columns aligned on the decimal point.
-type floatFormat struct {
-	exp       bool
-	padLeft   int
-	padRight  int
-	precision int
-	minDigits int
-	trim      trimMode
-	expSize   int
-	sign      bool // print '+' for non-negative values (imaginary parts)
-}
-
-func newFloatFormat(vals []floatParts, size int, sign bool) *floatFormat {
-	ff := &floatFormat{precision: 8, sign: sign, trim: trimZeros, expSize: -1}
-	var finite []*floatParts
-	var maxv, minv *floatParts
-	nonFinite, negInf := false, false
-	for i := range vals {
-		v := &vals[i]
-		if !v.finite() {
-			nonFinite = true
-			if v.inf && v.neg {
-				negInf = true
-			}
-			continue
-		}
-		finite = append(finite, v)
-		if v.mant == 0 {
-			continue
-		}
-		if maxv == nil || cmpMag(v, maxv) > 0 {
-			maxv = v
-		}
-		if minv == nil || cmpMag(v, minv) < 0 {
-			minv = v
-		}
-	}
-	if maxv != nil {
-		ff.exp = cmpAbs(maxv, 1e8) >= 0 || cmpAbs(minv, 1e-4) < 0 || ratioOver1000(maxv, minv, size)
-	}
-	switch {
-	case len(finite) == 0:
-		ff.padLeft, ff.padRight = 0, 0
-	case ff.exp:
-		intLen, fracLen, expLen := 0, 0, 0
-		for _, v := range finite {
-			s := formatScientific(v, fmtOpts{unique: true, precision: 8, minDigits: -1, sign: sign, trim: trimZeros, padLeft: -1, padRight: -1, expDigits: -1})
-			mant, e, _ := strings.Cut(s, "e")
-			ip, fp, _ := strings.Cut(mant, ".")
-			intLen, fracLen, expLen = max(intLen, len(ip)), max(fracLen, len(fp)), max(expLen, len(e))
-		}
-		ff.expSize = expLen - 1
-		ff.trim = trimNone
-		ff.precision = fracLen
-		ff.minDigits = fracLen
-		ff.padLeft = intLen
-		ff.padRight = ff.expSize + 2 + ff.precision
-	default:
-		intLen, fracLen := 0, 0
-		for _, v := range finite {
-			s := formatPositional(v, fmtOpts{unique: true, precision: 8, minDigits: -1, sign: sign, trim: trimZeros, padLeft: -1, padRight: -1, expDigits: -1})
-			ip, fp, _ := strings.Cut(s, ".")
-			intLen, fracLen = max(intLen, len(ip)), max(fracLen, len(fp))
-		}
-		ff.padLeft, ff.padRight = intLen, fracLen
-		ff.minDigits = 0
-	}
-	if nonFinite {
-		infLen := 3
-		if sign || negInf {
-			infLen++
-		}
-		off := ff.padRight + 1
-		ff.padLeft = max(ff.padLeft, 3-off, infLen-off)
-	}
-	return ff
-}
-
-func (ff *floatFormat) format(p *floatParts) string {
-	if !p.finite() {
-		s := "nan"
-		if p.inf {
-			s = "inf"
-			if p.neg {
-				s = "-inf"
-			} else if ff.sign {
-				s = "+inf"
-			}
-		} else if ff.sign {
-			s = "+nan"
-		}
-		return spaces(ff.padLeft+ff.padRight+1-len(s)) + s
-	}
-	o := fmtOpts{unique: true, precision: ff.precision, minDigits: ff.minDigits, sign: ff.sign, trim: ff.trim, padLeft: ff.padLeft, padRight: -1, expDigits: ff.expSize}
-	if ff.exp {
-		return formatScientific(p, o)
-	}
-	o.padRight = ff.padRight
-	return formatPositional(p, o)
-}
-
-// cmpMag compares the magnitudes of two finite values.
-func cmpMag(a, b *floatParts) int {
-	if a.mantBit <= 52 && b.mantBit <= 52 {
-		x, y := math.Ldexp(float64(a.mant), a.exp), math.Ldexp(float64(b.mant), b.exp)
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
-	}
-	return a.rat().Cmp(b.rat())
-}
-
-// ratioOver1000 computes max/min in the array's own precision, as NumPy
-// does, and reports whether it exceeds 1000.
-func ratioOver1000(maxv, minv *floatParts, size int) bool {
-	x, y := math.Ldexp(float64(maxv.mant), maxv.exp), math.Ldexp(float64(minv.mant), minv.exp)
-	switch size {
-	case 2:
-		q := float32(x) / float32(y)
-		return npy.Float16From(float64(q)).Float64() > 1000
-	case 4:
-		return float64(float32(x)/float32(y)) > 1000
-	case 8:
-		return x/y > 1000
-	}
-	q := new(big.Float).SetPrec(64).Quo(maxv.rat(), minv.rat())
-	return q.Cmp(big.NewFloat(1000)) > 0
-}
-
 // scalarStr formats the single element of a 0-d array of a non-structured
 // dtype as NumPy's str() of the scalar does.
 func scalarStr(dt *npy.DType, b []byte) string {
@@ -425,9 +265,9 @@ func scalarStr(dt *npy.DType, b []byte) string {
 		return "(" + formatFloatScalar(&r, trimDptZeros, trimDptZeros, false) +
 			formatFloatScalar(&i, trimDptZeros, trimDptZeros, true) + "j)"
 	case 'S':
-		return pyBytesRepr(trimNUL(b[:dt.Size]))
+		return bytesRepr(b[:dt.Size])
 	case 'U':
-		return string(ucs4(b[:dt.Size], dt.Order))
+		return ucs4String(ucs4(b[:dt.Size], dt.Order))
 	case 'M':
 		v := intAt(b, 8, dt.Order)
 		if v == math.MinInt64 {
@@ -444,95 +284,40 @@ func scalarStr(dt *npy.DType, b []byte) string {
 	return voidStr(b[:dt.Size])
 }
 
-func trimNUL(b []byte) []byte {
+// bytesRepr is NumPy's repr of an 'S' element: Python's repr of the bytes
+// without trailing NULs.
+func bytesRepr(b []byte) string {
 	for len(b) > 0 && b[len(b)-1] == 0 {
 		b = b[:len(b)-1]
 	}
-	return b
+	return string(AppendBytes(nil, b))
 }
 
 // ucs4 decodes a 'U' element (UTF-32 code units), without trailing NULs.
-func ucs4(b []byte, order byte) []rune {
-	rs := make([]rune, 0, len(b)/4)
+func ucs4(b []byte, order byte) []uint32 {
+	us := make([]uint32, 0, len(b)/4)
 	for i := 0; i+4 <= len(b); i += 4 {
-		rs = append(rs, rune(uintAt(b[i:], 4, order)))
+		us = append(us, uint32(uintAt(b[i:], 4, order)))
 	}
-	for len(rs) > 0 && rs[len(rs)-1] == 0 {
-		rs = rs[:len(rs)-1]
+	for len(us) > 0 && us[len(us)-1] == 0 {
+		us = us[:len(us)-1]
 	}
-	return rs
+	return us
 }
 
-// pyBytesRepr is Python's repr() of a bytes object.
-func pyBytesRepr(b []byte) string {
-	quote := byte('\'')
-	if strings.IndexByte(string(b), '\'') >= 0 && strings.IndexByte(string(b), '"') < 0 {
-		quote = '"'
-	}
-	var s strings.Builder
-	s.WriteString("b")
-	s.WriteByte(quote)
-	for _, c := range b {
-		switch {
-		case c == quote || c == '\\':
-			s.WriteByte('\\')
-			s.WriteByte(c)
-		case c == '\t':
-			s.WriteString(`\t`)
-		case c == '\n':
-			s.WriteString(`\n`)
-		case c == '\r':
-			s.WriteString(`\r`)
-		case c < ' ' || c >= 0x7f:
-			fmt.Fprintf(&s, `\x%02x`, c)
-		default:
-			s.WriteByte(c)
+// ucs4String is str() of a 0-d 'U' array: the text itself, with code
+// units that are not Unicode scalar values (which Python cannot print)
+// as U+FFFD.
+func ucs4String(us []uint32) string {
+	b := make([]byte, 0, len(us))
+	for _, u := range us {
+		r := utf8.RuneError
+		if isScalar(u) {
+			r = rune(u)
 		}
+		b = utf8.AppendRune(b, r)
 	}
-	s.WriteByte(quote)
-	return s.String()
-}
-
-// pyStrRepr is Python's repr() of a str.
-func pyStrRepr(rs []rune) string {
-	quote := '\''
-	hasSingle, hasDouble := false, false
-	for _, r := range rs {
-		hasSingle = hasSingle || r == '\''
-		hasDouble = hasDouble || r == '"'
-	}
-	if hasSingle && !hasDouble {
-		quote = '"'
-	}
-	var s strings.Builder
-	s.WriteRune(quote)
-	for _, r := range rs {
-		switch {
-		case r == quote || r == '\\':
-			s.WriteByte('\\')
-			s.WriteRune(r)
-		case r == '\t':
-			s.WriteString(`\t`)
-		case r == '\n':
-			s.WriteString(`\n`)
-		case r == '\r':
-			s.WriteString(`\r`)
-		case r < ' ' || r == 0x7f:
-			fmt.Fprintf(&s, `\x%02x`, r)
-		case r < 0x7f:
-			s.WriteRune(r)
-		case r <= unicode.MaxRune && utf8.ValidRune(r) && unicode.IsPrint(r):
-			s.WriteRune(r)
-		case r >= 0 && r <= 0xff:
-			fmt.Fprintf(&s, `\x%02x`, r)
-		case r >= 0 && r <= 0xffff:
-			fmt.Fprintf(&s, `\u%04x`, r)
-		default:
-			fmt.Fprintf(&s, `\U%08x`, uint32(r))
-		}
-	}
-	s.WriteRune(quote)
-	return s.String()
+	return string(b)
 }
 
 // voidStr is NumPy's str() of an unstructured void scalar: every byte as
@@ -548,3 +333,10 @@ func voidStr(b []byte) string {
 }
 
 func runeLen(s string) int { return utf8.RuneCountInString(s) }
+
+func spaces(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat(" ", n)
+}

@@ -1,18 +1,19 @@
-package main
+package numprint
 
 import (
+	"encoding/binary"
 	"math"
 	"math/big"
+	"math/bits"
+	"strconv"
 	"strings"
+
+	"github.com/arrfile/arrfile/npy"
 )
 
-// This file turns binary floating-point values into decimal text the way
-// NumPy does (its "Dragon4" formatter, after Steele & White and Burger &
-// Dybvig): the shortest digit string that reads back to the same value
-// ("unique" mode), optionally cut off at a number of digits and padded to a
-// minimum, with NumPy's trimming and padding rules. Exact big-integer
-// arithmetic makes the result identical to NumPy's for every float16,
-// float32, float64 and x87 long double value.
+// This file formats floating-point values as NumPy's dragon4_positional
+// and dragon4_scientific do, with NumPy's trimming and padding rules, and
+// fits one format to all the values of an array (NumPy's FloatingFormat).
 
 // trimMode says what to do with trailing zeros and the decimal point, as
 // NumPy's trim argument ('k', '.', '0', '-').
@@ -24,10 +25,6 @@ const (
 	trimLeaveOneZero                 // '0': drop trailing zeros but keep one after the point
 	trimDptZeros                     // '-': drop trailing zeros and the point
 )
-
-// dragonBuffer mirrors the size of NumPy's formatting buffer, which bounds
-// the number of digits Dragon4 may produce.
-const dragonBuffer = 16384
 
 // floatParts is a decoded floating-point value: sign, class, and for finite
 // values mant * 2**exp, with the position of the highest mantissa bit and
@@ -45,13 +42,35 @@ type floatParts struct {
 
 func (p *floatParts) finite() bool { return !p.inf && !p.nan }
 
+// floatAt decodes a float of the given size ('f2', 'f4', 'f8', or an x87
+// long double stored in 12 or 16 bytes).
+func floatAt(b []byte, size int, order byte) floatParts {
+	switch size {
+	case 2:
+		return decodeIEEE(uintAt(b, 2, order), 5, 10)
+	case 4:
+		return decodeIEEE(uintAt(b, 4, order), 8, 23)
+	case 8:
+		return decodeIEEE(uintAt(b, 8, order), 11, 52)
+	}
+	// Long double: x87 80-bit extended, padded to 12 or 16 bytes.
+	le := make([]byte, size)
+	copy(le, b[:size])
+	if order == '>' {
+		for i, j := 0, size-1; i < j; i, j = i+1, j-1 {
+			le[i], le[j] = le[j], le[i]
+		}
+	}
+	return decodeX87(binary.LittleEndian.Uint64(le), binary.LittleEndian.Uint16(le[8:]))
+}
+
 // decodeIEEE splits the bits of an IEEE 754 binary number with the given
 // exponent and fraction widths.
-func decodeIEEE(bits uint64, expBits, fracBits uint) floatParts {
+func decodeIEEE(u uint64, expBits, fracBits uint) floatParts {
 	var p floatParts
-	p.neg = bits>>(expBits+fracBits)&1 == 1
-	e := bits >> fracBits & (1<<expBits - 1)
-	f := bits & (1<<fracBits - 1)
+	p.neg = u>>(expBits+fracBits)&1 == 1
+	e := u >> fracBits & (1<<expBits - 1)
+	f := u & (1<<fracBits - 1)
 	bias := int(1)<<(expBits-1) - 1
 	switch {
 	case e == 1<<expBits-1:
@@ -66,7 +85,7 @@ func decodeIEEE(bits uint64, expBits, fracBits uint) floatParts {
 		p.mant = f
 		p.exp = 1 - bias - int(fracBits)
 		if f != 0 {
-			p.mantBit = bitLen(f) - 1
+			p.mantBit = bits.Len64(f) - 1
 		}
 	}
 	return p
@@ -93,19 +112,10 @@ func decodeX87(lo uint64, hi uint16) floatParts {
 		p.mant = f
 		p.exp = 1 - 16383 - 63
 		if f != 0 {
-			p.mantBit = bitLen(f) - 1
+			p.mantBit = bits.Len64(f) - 1
 		}
 	}
 	return p
-}
-
-func bitLen(x uint64) int {
-	n := 0
-	for x != 0 {
-		n++
-		x >>= 1
-	}
-	return n
 }
 
 // rat returns the exact value of a finite p (without its sign) as a
@@ -115,170 +125,18 @@ func (p *floatParts) rat() *big.Float {
 	return f.SetMantExp(f, p.exp)
 }
 
-var bigTen = big.NewInt(10)
-
-// dragon4 produces the decimal digits of the finite, non-negative value p
-// and the decimal exponent of the first digit. In unique mode it stops
-// at the shortest digit string that identifies the value (or at cutMax),
-// but not before cutMin digits; in exact mode it prints the exact digits up
-// to cutMax. With fraction set, the cutoffs count digits after the decimal
-// point; otherwise they count all digits. A negative cutoff means none.
-func dragon4(p *floatParts, unique, fraction bool, cutMax, cutMin int) ([]byte, int) {
-	if p.mant == 0 {
-		return []byte{'0'}, 0
-	}
-	isEven := p.mant&1 == 0
-	value := new(big.Int).SetUint64(p.mant)
-	scale := new(big.Int)
-	low := new(big.Int)
-	var high *big.Int // nil: same as low
-	if p.unequal {
-		high = new(big.Int)
-		if p.exp > 0 {
-			value.Lsh(value, uint(p.exp+2))
-			scale.SetInt64(4)
-			low.Lsh(big.NewInt(1), uint(p.exp))
-			high.Lsh(big.NewInt(1), uint(p.exp+1))
-		} else {
-			value.Lsh(value, 2)
-			scale.Lsh(big.NewInt(1), uint(-p.exp+2))
-			low.SetInt64(1)
-			high.SetInt64(2)
-		}
-	} else {
-		if p.exp > 0 {
-			value.Lsh(value, uint(p.exp+1))
-			scale.SetInt64(2)
-			low.Lsh(big.NewInt(1), uint(p.exp))
-		} else {
-			value.Lsh(value, 1)
-			scale.Lsh(big.NewInt(1), uint(-p.exp+1))
-			low.SetInt64(1)
-		}
-	}
-	marginHigh := func() *big.Int {
-		if high == nil {
-			return low
-		}
-		return high
-	}
-
-	const log10of2 = 0.30102999566398119521373889472449
-	digitExp := int(math.Ceil(float64(p.mantBit+p.exp)*log10of2 - 0.69))
-	if cutMax >= 0 && fraction && digitExp <= -cutMax {
-		digitExp = -cutMax + 1
-	}
-	if digitExp > 0 {
-		scale.Mul(scale, new(big.Int).Exp(bigTen, big.NewInt(int64(digitExp)), nil))
-	} else if digitExp < 0 {
-		pow := new(big.Int).Exp(bigTen, big.NewInt(int64(-digitExp)), nil)
-		value.Mul(value, pow)
-		low.Mul(low, pow)
-		if high != nil {
-			high.Lsh(low, 1)
-		}
-	}
-	if value.Cmp(scale) >= 0 {
-		digitExp++
-	} else {
-		value.Mul(value, bigTen)
-		low.Mul(low, bigTen)
-		if high != nil {
-			high.Lsh(low, 1)
-		}
-	}
-
-	cutMaxExp := digitExp - dragonBuffer
-	if cutMax >= 0 {
-		want := -cutMax
-		if !fraction {
-			want = digitExp - cutMax
-		}
-		if want > cutMaxExp {
-			cutMaxExp = want
-		}
-	}
-	cutMinExp := digitExp
-	if cutMin >= 0 {
-		want := -cutMin
-		if !fraction {
-			want = digitExp - cutMin
-		}
-		if want < cutMinExp {
-			cutMinExp = want
-		}
-	}
-	outExp := digitExp - 1
-
-	var digits []byte
-	var digit int64
-	var lowOK, highOK bool
-	q := new(big.Int)
-	sum := new(big.Int)
-	if unique {
-		for {
-			digitExp--
-			q.QuoRem(value, scale, value)
-			digit = q.Int64()
-			sum.Add(value, marginHigh())
-			c := value.Cmp(low)
-			lowOK = c < 0 || (isEven && c == 0)
-			c = sum.Cmp(scale)
-			highOK = c > 0 || (isEven && c == 0)
-			if ((lowOK || highOK) && digitExp <= cutMinExp) || digitExp == cutMaxExp {
-				break
-			}
-			digits = append(digits, byte('0'+digit))
-			value.Mul(value, bigTen)
-			low.Mul(low, bigTen)
-			if high != nil {
-				high.Lsh(low, 1)
-			}
-		}
-	} else {
-		for {
-			digitExp--
-			q.QuoRem(value, scale, value)
-			digit = q.Int64()
-			if value.Sign() == 0 || digitExp == cutMaxExp {
-				break
-			}
-			digits = append(digits, byte('0'+digit))
-			value.Mul(value, bigTen)
-		}
-	}
-
-	roundDown := lowOK
-	if lowOK == highOK {
-		value.Lsh(value, 1)
-		c := value.Cmp(scale)
-		roundDown = c < 0
-		if c == 0 {
-			roundDown = digit&1 == 0
-		}
-	}
-	if roundDown {
-		return append(digits, byte('0'+digit)), outExp
-	}
-	if digit < 9 {
-		return append(digits, byte('0'+digit+1)), outExp
-	}
-	// Round up through a run of nines.
-	for i := len(digits) - 1; i >= 0; i-- {
-		if digits[i] != '9' {
-			digits[i]++
-			return digits[:i+1], outExp
-		}
-	}
-	return []byte{'1'}, outExp + 1
+// digits returns the decimal digits of the finite value |p| and the
+// decimal exponent of the first digit as NumPy's Dragon4 gives them in its
+// "unique" mode (see dragon4 for the cutoffs).
+func (p *floatParts) digits(fraction bool, cutMax, cutMin int) ([]byte, int) {
+	return dragon4(p, fraction, cutMax, cutMin)
 }
 
 // fmtOpts are the options of NumPy's dragon4_positional and
-// dragon4_scientific: precision and minDigits (negative: none), whether to
-// print a '+' for non-negative values, trimming, and padding (negative:
-// none).
+// dragon4_scientific in unique mode (the only one NumPy's printing uses):
+// precision and minDigits (negative: none), whether to print a '+' for
+// non-negative values, trimming, and padding (negative: none).
 type fmtOpts struct {
-	unique    bool
 	precision int
 	minDigits int
 	sign      bool
@@ -289,13 +147,6 @@ type fmtOpts struct {
 	// totalLength makes precision count all digits in positional mode
 	// instead of digits after the point (NumPy's scalar str uses it).
 	totalLength bool
-}
-
-func spaces(n int) string {
-	if n <= 0 {
-		return ""
-	}
-	return strings.Repeat(" ", n)
 }
 
 // formatPositional formats a finite p as NumPy's dragon4_positional does.
@@ -309,7 +160,7 @@ func formatPositional(p *floatParts, o fmtOpts) string {
 		b.WriteByte('+')
 		hasSign = 1
 	}
-	digits, pexp := dragon4(p, o.unique, !o.totalLength, o.precision, o.minDigits)
+	digits, pexp := p.digits(!o.totalLength, o.precision, o.minDigits)
 	numWhole, numFrac := 0, 0
 	if pexp >= 0 {
 		numWhole = pexp + 1
@@ -334,16 +185,9 @@ func formatPositional(p *floatParts, o fmtOpts) string {
 	if o.trim != trimDptZeros && numFrac == 0 {
 		s = append(s, '.')
 	}
-	add := o.minDigits
-	if !o.unique {
-		add = o.precision
-	}
-	want := add
-	if want < 0 {
-		want = 0
-	}
+	want := max(o.minDigits, 0)
 	if o.totalLength {
-		want = add - numWhole
+		want = o.minDigits - numWhole
 	}
 	switch {
 	case o.trim == trimLeaveOneZero:
@@ -406,7 +250,7 @@ func formatScientific(p *floatParts, o fmtOpts) string {
 	if o.minDigits >= 0 {
 		cmin = o.minDigits + 1
 	}
-	digits, pexp := dragon4(p, o.unique, false, cmax, cmin)
+	digits, pexp := p.digits(false, cmax, cmin)
 	s = append(s, digits[0])
 	numFrac := len(digits) - 1
 	if numFrac > 0 {
@@ -416,13 +260,7 @@ func formatScientific(p *floatParts, o fmtOpts) string {
 	if o.trim != trimDptZeros && numFrac == 0 {
 		s = append(s, '.')
 	}
-	add := o.minDigits
-	if !o.unique {
-		add = o.precision
-	}
-	if add < 0 {
-		add = 0
-	}
+	add := max(o.minDigits, 0)
 	switch {
 	case o.trim == trimLeaveOneZero:
 		if numFrac == 0 {
@@ -456,7 +294,7 @@ func formatScientific(p *floatParts, o fmtOpts) string {
 		s = append(s, '-')
 		pexp = -pexp
 	}
-	es := []byte(itoa(int64(pexp)))
+	es := []byte(strconv.Itoa(pexp))
 	for len(es) < expDigits {
 		es = append([]byte{'0'}, es...)
 	}
@@ -483,7 +321,7 @@ func formatFloatScalar(p *floatParts, trimPos, trimSci trimMode, sign bool) stri
 		}
 		return "inf"
 	}
-	o := fmtOpts{unique: true, precision: -1, minDigits: -1, sign: sign, padLeft: -1, padRight: -1, expDigits: -1, totalLength: true}
+	o := fmtOpts{precision: -1, minDigits: -1, sign: sign, padLeft: -1, padRight: -1, expDigits: -1, totalLength: true}
 	if p.mant == 0 || (cmpAbs(p, 1e-4) >= 0 && cmpAbs(p, 1e16) < 0) {
 		o.trim = trimPos
 		return formatPositional(p, o)
@@ -508,25 +346,138 @@ func cmpAbs(p *floatParts, x float64) int {
 	return p.rat().Cmp(new(big.Float).SetFloat64(x))
 }
 
-func itoa(v int64) string {
-	if v == 0 {
-		return "0"
+// floatFormat is NumPy's FloatingFormat with floatmode 'maxprec' and
+// precision 8: positional unless the values span too wide a range,
+// at most 8 fraction digits (9 significant digits in scientific notation),
+// columns aligned on the decimal point.
+type floatFormat struct {
+	exp       bool
+	padLeft   int
+	padRight  int
+	precision int
+	minDigits int
+	trim      trimMode
+	expSize   int
+	sign      bool // print '+' for non-negative values (imaginary parts)
+}
+
+func newFloatFormat(vals []floatParts, size int, sign bool) *floatFormat {
+	ff := &floatFormat{precision: 8, sign: sign, trim: trimZeros, expSize: -1}
+	var finite []*floatParts
+	var maxv, minv *floatParts
+	nonFinite, negInf := false, false
+	for i := range vals {
+		v := &vals[i]
+		if !v.finite() {
+			nonFinite = true
+			if v.inf && v.neg {
+				negInf = true
+			}
+			continue
+		}
+		finite = append(finite, v)
+		if v.mant == 0 {
+			continue
+		}
+		if maxv == nil || cmpMag(v, maxv) > 0 {
+			maxv = v
+		}
+		if minv == nil || cmpMag(v, minv) < 0 {
+			minv = v
+		}
 	}
-	neg := v < 0
-	var buf [24]byte
-	i := len(buf)
-	u := uint64(v)
-	if neg {
-		u = -u
+	if maxv != nil {
+		ff.exp = cmpAbs(maxv, 1e8) >= 0 || cmpAbs(minv, 1e-4) < 0 || ratioOver1000(maxv, minv, size)
 	}
-	for u > 0 {
-		i--
-		buf[i] = byte('0' + u%10)
-		u /= 10
+	switch {
+	case len(finite) == 0:
+		ff.padLeft, ff.padRight = 0, 0
+	case ff.exp:
+		intLen, fracLen, expLen := 0, 0, 0
+		for _, v := range finite {
+			s := formatScientific(v, fmtOpts{precision: 8, minDigits: -1, sign: sign, trim: trimZeros, padLeft: -1, padRight: -1, expDigits: -1})
+			mant, e, _ := strings.Cut(s, "e")
+			ip, fp, _ := strings.Cut(mant, ".")
+			intLen, fracLen, expLen = max(intLen, len(ip)), max(fracLen, len(fp)), max(expLen, len(e))
+		}
+		ff.expSize = expLen - 1
+		ff.trim = trimNone
+		ff.precision = fracLen
+		ff.minDigits = fracLen
+		ff.padLeft = intLen
+		ff.padRight = ff.expSize + 2 + ff.precision
+	default:
+		intLen, fracLen := 0, 0
+		for _, v := range finite {
+			s := formatPositional(v, fmtOpts{precision: 8, minDigits: -1, sign: sign, trim: trimZeros, padLeft: -1, padRight: -1, expDigits: -1})
+			ip, fp, _ := strings.Cut(s, ".")
+			intLen, fracLen = max(intLen, len(ip)), max(fracLen, len(fp))
+		}
+		ff.padLeft, ff.padRight = intLen, fracLen
+		ff.minDigits = 0
 	}
-	if neg {
-		i--
-		buf[i] = '-'
+	if nonFinite {
+		infLen := 3
+		if sign || negInf {
+			infLen++
+		}
+		off := ff.padRight + 1
+		ff.padLeft = max(ff.padLeft, 3-off, infLen-off)
 	}
-	return string(buf[i:])
+	return ff
+}
+
+func (ff *floatFormat) format(p *floatParts) string {
+	if !p.finite() {
+		s := "nan"
+		if p.inf {
+			s = "inf"
+			if p.neg {
+				s = "-inf"
+			} else if ff.sign {
+				s = "+inf"
+			}
+		} else if ff.sign {
+			s = "+nan"
+		}
+		return spaces(ff.padLeft+ff.padRight+1-len(s)) + s
+	}
+	o := fmtOpts{precision: ff.precision, minDigits: ff.minDigits, sign: ff.sign, trim: ff.trim, padLeft: ff.padLeft, padRight: -1, expDigits: ff.expSize}
+	if ff.exp {
+		return formatScientific(p, o)
+	}
+	o.padRight = ff.padRight
+	return formatPositional(p, o)
+}
+
+// cmpMag compares the magnitudes of two finite values.
+func cmpMag(a, b *floatParts) int {
+	if a.mantBit <= 52 && b.mantBit <= 52 {
+		x, y := math.Ldexp(float64(a.mant), a.exp), math.Ldexp(float64(b.mant), b.exp)
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+		return 0
+	}
+	return a.rat().Cmp(b.rat())
+}
+
+// ratioOver1000 computes max/min in the array's own precision, as NumPy
+// does, and reports whether it exceeds 1000.
+func ratioOver1000(maxv, minv *floatParts, size int) bool {
+	x, y := math.Ldexp(float64(maxv.mant), maxv.exp), math.Ldexp(float64(minv.mant), minv.exp)
+	switch size {
+	case 2:
+		q := float32(x) / float32(y)
+		return npy.Float16From(float64(q)).Float64() > 1000
+	case 4:
+		return float64(float32(x)/float32(y)) > 1000
+	case 8:
+		return x/y > 1000
+	}
+	q := new(big.Float).SetPrec(64).Quo(maxv.rat(), minv.rat())
+	return q.Cmp(big.NewFloat(1000)) > 0
 }
