@@ -5,12 +5,13 @@ import (
 	"math/big"
 )
 
-// This file turns binary floating-point values into decimal digits
+// This file turns float16 and x87 long double values into decimal digits
 // the way NumPy does (its "Dragon4" formatter, after Steele & White and
 // Burger & Dybvig, in its "unique" mode): the shortest digit string that
 // reads back to the same value, cut off at a number of digits and extended
 // to a minimum as NumPy's precision and min_digits ask. Exact big-integer
 // arithmetic makes the digits identical to NumPy's for every value.
+// float32 and float64 get the same digits from strconv (see digits).
 
 // dragonBuffer mirrors the size of NumPy's formatting buffer, which bounds
 // the number of digits Dragon4 may produce.

@@ -1,6 +1,7 @@
 package numprint
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"math/big"
@@ -30,6 +31,8 @@ const (
 // values mant * 2**exp, with the position of the highest mantissa bit and
 // whether the gap to the next smaller value is half the gap to the next
 // larger one (the value is a power of two above the smallest normal).
+// float32 and float64 values also carry the value itself, in v, and their
+// bitSize (32 or 64); bitSize is 0 for float16 and long double.
 type floatParts struct {
 	neg     bool
 	inf     bool
@@ -38,6 +41,8 @@ type floatParts struct {
 	exp     int
 	mantBit int
 	unequal bool
+	v       float64
+	bitSize int
 }
 
 func (p *floatParts) finite() bool { return !p.inf && !p.nan }
@@ -49,9 +54,15 @@ func floatAt(b []byte, size int, order byte) floatParts {
 	case 2:
 		return decodeIEEE(uintAt(b, 2, order), 5, 10)
 	case 4:
-		return decodeIEEE(uintAt(b, 4, order), 8, 23)
+		u := uintAt(b, 4, order)
+		p := decodeIEEE(u, 8, 23)
+		p.v, p.bitSize = float64(math.Float32frombits(uint32(u))), 32
+		return p
 	case 8:
-		return decodeIEEE(uintAt(b, 8, order), 11, 52)
+		u := uintAt(b, 8, order)
+		p := decodeIEEE(u, 11, 52)
+		p.v, p.bitSize = math.Float64frombits(u), 64
+		return p
 	}
 	// Long double: x87 80-bit extended, padded to 12 or 16 bytes.
 	le := make([]byte, size)
@@ -127,9 +138,91 @@ func (p *floatParts) rat() *big.Float {
 
 // digits returns the decimal digits of the finite value |p| and the
 // decimal exponent of the first digit as NumPy's Dragon4 gives them in its
-// "unique" mode (see dragon4 for the cutoffs).
+// "unique" mode (see dragon4 for the cutoffs): from strconv for float32
+// and float64, from dragon4 for the others.
 func (p *floatParts) digits(fraction bool, cutMax, cutMin int) ([]byte, int) {
+	if p.bitSize != 0 {
+		return strconvDigits(math.Abs(p.v), p.bitSize, fraction, cutMax, cutMin)
+	}
 	return dragon4(p, fraction, cutMax, cutMin)
+}
+
+// strconvDigits is dragon4 for a finite v >= 0 of the given bitSize (32 or
+// 64), through strconv. Dragon4's digits are those of the value rounded
+// to nearest (ties to even) at a length chosen thus: the shortest length
+// that reads back to v, raised to cutMin and lowered to cutMax. Its
+// shortest digits are strconv's (-1 precision), any other length is
+// strconv's correctly rounded 'e' formatting, and the one difference is
+// that Dragon4 drops the zeros that rounding up through nines leaves
+// ("13" where strconv gives "1.300e+00"). TestDigitsMatchDragon4 checks
+// this against dragon4 itself.
+func strconvDigits(v float64, bitSize int, fraction bool, cutMax, cutMin int) ([]byte, int) {
+	if v == 0 {
+		return []byte{'0'}, 0
+	}
+	var buf [32]byte
+	shortest, exp := splitE(strconv.AppendFloat(buf[:0], v, 'e', -1, bitSize))
+	n := len(shortest)
+	if !fraction {
+		if cutMin > n {
+			n = cutMin
+		}
+		if cutMax > 0 && n > cutMax {
+			n = cutMax
+		}
+	} else {
+		// The cutoffs are positions after the point: count the digits from
+		// the first digit of v's exact value, which is one place lower
+		// than the shortest digits' when those are rounded up to a power
+		// of ten ("1e+23" for 99999999999999991611392).
+		first := exp
+		if n == 1 && shortest[0] == '1' {
+			_, first = exactDigits(v, bitSize)
+		}
+		if cutMax >= 0 && first < -cutMax {
+			// v < 10**-cutMax: one digit at 10**-cutMax, 0 or 1.
+			f := strconv.AppendFloat(buf[:0], v, 'f', cutMax, bitSize)
+			return []byte{f[len(f)-1]}, -cutMax
+		}
+		if cutMin >= 0 && first+1+cutMin > n {
+			n = first + 1 + cutMin
+		}
+		if cutMax >= 0 && n > first+1+cutMax {
+			n = first + 1 + cutMax
+		}
+	}
+	if n == len(shortest) {
+		return shortest, exp
+	}
+	d, e := splitE(strconv.AppendFloat(nil, v, 'e', n-1, bitSize))
+	if d[len(d)-1] == '0' {
+		// Zeros at the end are v's own digits when rounding went down and
+		// left by a carry when it went up, which Dragon4 drops.
+		exact, ee := exactDigits(v, bitSize)
+		if e != ee || !bytes.Equal(d, exact[:len(d)]) {
+			d = bytes.TrimRight(d, "0")
+		}
+	}
+	return d, e
+}
+
+// exactDigits returns all the decimal digits of the finite v > 0 (no
+// float64 has more than 767 significant ones) and the exponent of the
+// first.
+func exactDigits(v float64, bitSize int) ([]byte, int) {
+	return splitE(strconv.AppendFloat(nil, v, 'e', 800, bitSize))
+}
+
+// splitE splits strconv's 'e' format of a positive value, d.ddde±XX, into
+// its digits (overwriting s) and the exponent.
+func splitE(s []byte) ([]byte, int) {
+	i := bytes.IndexByte(s, 'e')
+	exp, _ := strconv.Atoi(string(s[i+1:]))
+	d := s[:i]
+	if len(d) > 1 {
+		d = append(d[:1], d[2:]...) // drop the point
+	}
+	return d, exp
 }
 
 // fmtOpts are the options of NumPy's dragon4_positional and

@@ -9,8 +9,9 @@
 // and str, void, structured types (nested, with sub-array fields),
 // datetime64 and timedelta64. One formatter per array is fitted to all the
 // values shown, so that columns line up as NumPy lines them up. Float
-// digits are the shortest that read back to the value, from an exact
-// Dragon4 as NumPy's.
+// digits are NumPy's Dragon4's, the shortest that read back to the value:
+// from strconv for float32 and float64, from an exact Dragon4 for float16
+// and long double, where strconv has no size.
 //
 // Only the elements shown are read: a summarised array reads EdgeItems
 // values at each end of every long axis, however large it is.
