@@ -31,8 +31,8 @@ import (
 // Fprint follows; the others keep their defaults. The zero Options
 // summarises everything; start from Defaults.
 type Options struct {
-	// Threshold: arrays with more elements than this are summarised
-	// (NumPy's threshold); math.MaxInt64 never summarises.
+	// Threshold is the number of elements above which an array is
+	// summarised (NumPy's threshold); math.MaxInt64 never summarises.
 	Threshold int64
 	// EdgeItems is the number of values shown at each end of every axis
 	// of a summarised array that is longer than 2*EdgeItems (NumPy's

@@ -13,8 +13,8 @@ import (
 // (with " when s holds a ' and no "), a backslash before the quote and
 // before \, \t \n \r as such, the other characters that Python's
 // str.isprintable rejects as \xNN, \uNNNN or \UNNNNNNNN, and the others
-// as they are. Printable is Python 3.11's Unicode 14.0, the newest that
-// NumPy 1.24 runs on. A byte of s that is not part of valid UTF-8 stands
+// as they are. Printable is as Python 3.11 (the newest Python NumPy 1.24
+// runs on, with Unicode 14.0) has it. A byte of s that is not part of valid UTF-8 stands
 // for the lone surrogate U+DC80+byte, as Python's surrogateescape error
 // handler decodes it, and prints as \udcNN.
 func AppendStr(dst []byte, s string) []byte {
