@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-var digitsN = flag.Int("digits", 20000, "random float32 and float64 values TestDigitsMatchDragon4 checks (each)")
+var digitsN = flag.Int("digits", 5000, "random float32 and float64 values TestDigitsMatchDragon4 checks (each)")
 
 // floatOf decodes v as the float32 (bitSize 32) or float64 that the
 // printer sees in an 'f4' or 'f8' array.
