@@ -6,8 +6,10 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
+	"github.com/arrfile/arrfile/internal/pyliteral"
 	"github.com/arrfile/arrfile/npy"
 )
 
@@ -290,7 +292,7 @@ func bytesRepr(b []byte) string {
 	for len(b) > 0 && b[len(b)-1] == 0 {
 		b = b[:len(b)-1]
 	}
-	return string(AppendBytes(nil, b))
+	return string(pyliteral.AppendBytes(nil, b))
 }
 
 // ucs4 decodes a 'U' element (UTF-32 code units), without trailing NULs.
@@ -311,13 +313,50 @@ func ucs4(b []byte, order byte) []uint32 {
 func ucs4String(us []uint32) string {
 	b := make([]byte, 0, len(us))
 	for _, u := range us {
-		r := utf8.RuneError
-		if isScalar(u) {
-			r = rune(u)
-		}
-		b = utf8.AppendRune(b, r)
+		b = utf8.AppendRune(b, rune(u)) // U+FFFD for surrogates and out of range
 	}
 	return string(b)
+}
+
+// appendStrRepr appends Python's repr() of a NumPy 'U' element whose code
+// units are us. pyliteral.AppendStr takes lone surrogates in its
+// generalized UTF-8 (pyliteral.AppendRune). Units above U+10FFFF, which
+// NumPy keeps unchecked and Python's repr writes as \UXXXXXXXX whatever
+// the quotes, no string carries: the runs between them go through
+// AppendStr followed by the quote it must not choose (which it then leaves
+// unescaped), so that it quotes them as the whole element is quoted, and
+// the quotes it adds are cut off again.
+func appendStrRepr(dst []byte, us []uint32) []byte {
+	q, other := byte('\''), "\""
+	var single, double bool
+	for _, u := range us {
+		single = single || u == '\''
+		double = double || u == '"'
+	}
+	if single && !double {
+		q, other = '"', "'"
+	}
+	dst = append(dst, q)
+	var run []byte
+	for i := 0; i <= len(us); i++ {
+		if i < len(us) && us[i] <= unicode.MaxRune {
+			run = pyliteral.AppendRune(run, rune(us[i]))
+			continue
+		}
+		if len(run) > 0 {
+			r := pyliteral.AppendStr(nil, string(run)+other)
+			dst = append(dst, r[1:len(r)-2]...)
+			run = run[:0]
+		}
+		if i < len(us) {
+			const hex = "0123456789abcdef"
+			dst = append(dst, '\\', 'U')
+			for shift := 28; shift >= 0; shift -= 4 {
+				dst = append(dst, hex[us[i]>>shift&15])
+			}
+		}
+	}
+	return append(dst, q)
 }
 
 // voidStr is NumPy's str() of an unstructured void scalar: every byte as
