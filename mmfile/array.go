@@ -202,8 +202,8 @@ func openPath(name string, off int64, mode Mode, opt *Options) (*Array, error) {
 
 // OpenSection maps the .npy array that starts at byte off of the file name
 // rather than at its start: an array embedded in a container, such as a
-// stored (uncompressed) member of an .npz archive (see codec's
-// NpzReader.Map), read in place without copying.
+// stored (uncompressed) member of an .npz archive (its offset from
+// npz.Reader.DataOffset), read in place without copying.
 //
 // The mapping starts at the page boundary at or below off (the 64 KiB
 // allocation granularity on Windows) and covers the header and the data;
@@ -506,7 +506,7 @@ func Slice[T npy.Elem](a *Array) ([]T, error) {
 		if errors.Is(err, npy.ErrAlignment) {
 			hint := ""
 			if a.section > 0 {
-				hint = "; an .npz archive written with codec.WithAlignment(64) aligns every stored member's data"
+				hint = "; an .npz archive written with npz.WithAlignment(64) aligns every stored member's data"
 			}
 			err = fmt.Errorf("%w: the data starts at byte %d of the file, not a multiple of %d (Bytes still gives the raw data%s)",
 				err, a.section+a.hdr.DataOffset, unsafe.Alignof(*new(T)), hint)

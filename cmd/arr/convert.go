@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/arrfile/arrfile/codec"
+	"github.com/arrfile/arrfile/codec/npz"
 	"github.com/arrfile/arrfile/mmfile"
 )
 
@@ -160,7 +161,7 @@ func (e *env) convert(in, out string, toZst, force bool, opts []codec.Option) er
 // (its exact bytes) or .npy.zst, checking the member's CRC-32.
 func convertMember(archive, key, out string, toZst bool, opts []codec.Option) error {
 	label := archive + ":" + key
-	z, err := codec.OpenNpz(archive)
+	z, err := npz.OpenReader(archive)
 	if err != nil {
 		return err
 	}
@@ -170,7 +171,7 @@ func convertMember(archive, key, out string, toZst bool, opts []codec.Option) er
 		return &labelError{label, err}
 	}
 	if !m.IsNpy() {
-		return &labelError{label, fmt.Errorf("%w: %q", codec.ErrNotNpy, m.Name)}
+		return &labelError{label, fmt.Errorf("%w: %q", npz.ErrNotNpy, m.Name)}
 	}
 	var inErr error // a failure of the member, not of OUT
 	err = writeAtomic(out, func(f *os.File) error {
@@ -179,7 +180,6 @@ func convertMember(archive, key, out string, toZst bool, opts []codec.Option) er
 			inErr = err
 			return err
 		}
-		defer raw.Close()
 		src := &errTap{r: raw, err: &inErr}
 		if toZst {
 			if _, err := codec.CompressNpy(f, src, opts...); err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/arrfile/arrfile/codec"
+	"github.com/arrfile/arrfile/codec/npz"
 	"github.com/arrfile/arrfile/internal/numprint"
 	"github.com/arrfile/arrfile/npy"
 )
@@ -38,11 +39,22 @@ func FuzzShowFile(f *testing.F) {
 		f.Add(z.Bytes(), "")
 		for _, deflate := range []bool{false, true} {
 			var zb bytes.Buffer
-			w, err := codec.NewNpzWriter(&zb, codec.WithDeflate(deflate))
+			var opts []npz.WriterOption
+			if deflate {
+				opts = append(opts, npz.WithDeflate(6))
+			}
+			w, err := npz.NewWriter(&zb, opts...)
 			if err != nil {
 				f.Fatal(err)
 			}
-			if err := w.CopyNpy("a", bytes.NewReader(raw)); err != nil {
+			m, err := w.Create("a")
+			if err != nil {
+				f.Fatal(err)
+			}
+			if _, err := m.Write(raw); err != nil {
+				f.Fatal(err)
+			}
+			if err := m.Close(); err != nil {
 				f.Fatal(err)
 			}
 			if err := w.Close(); err != nil {

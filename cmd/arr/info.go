@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/arrfile/arrfile/codec"
+	"github.com/arrfile/arrfile/codec/npz"
 )
 
 var infoCmd = &command{
@@ -153,7 +153,7 @@ func writeInfo(w io.Writer, a *arrayHandle) {
 	}
 }
 
-func compression(m *codec.NpzMember) string {
+func compression(m *npz.Member) string {
 	if m.Deflated {
 		return "deflate"
 	}

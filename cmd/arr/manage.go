@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/arrfile/arrfile/codec"
+	"github.com/arrfile/arrfile/codec/npz"
 	"github.com/arrfile/arrfile/mmfile"
 )
 
@@ -66,8 +67,8 @@ func compressedEntries(dir string) ([]mmfile.Entry, map[string]string) {
 	var out []mmfile.Entry
 	for _, de := range des {
 		name := de.Name()
-		zst, npz := strings.HasSuffix(name, ".npy.zst"), strings.HasSuffix(name, ".npz")
-		if !de.Type().IsRegular() || (!zst && !npz) {
+		zst, isNpz := strings.HasSuffix(name, ".npy.zst"), strings.HasSuffix(name, ".npz")
+		if !de.Type().IsRegular() || (!zst && !isNpz) {
 			continue
 		}
 		en := mmfile.Entry{Name: name, Path: filepath.Join(dir, name)}
@@ -87,11 +88,14 @@ func compressedEntries(dir string) ([]mmfile.Entry, map[string]string) {
 				r.Close()
 			}
 		} else {
-			z, err := codec.OpenNpz(en.Path)
+			z, err := npz.OpenReader(en.Path)
 			if err != nil {
 				en.Err = err
 			} else {
-				keys := z.Keys()
+				var keys []string
+				for _, m := range z.Members() {
+					keys = append(keys, m.Key)
+				}
 				note := fmt.Sprintf("npz, %d members", len(keys))
 				if len(keys) <= 5 {
 					note += ": " + strings.Join(keys, ", ")
@@ -241,8 +245,8 @@ func removeArray(path string) error {
 		}
 		r.Close()
 	case kindZip:
-		z, oerr := codec.OpenNpz(path)
-		if oerr != nil || len(z.Keys()) == 0 {
+		z, oerr := npz.OpenReader(path)
+		if oerr != nil || len(z.Members()) == 0 {
 			if oerr == nil {
 				z.Close()
 			}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/arrfile/arrfile/codec"
+	"github.com/arrfile/arrfile/codec/npz"
 	"github.com/arrfile/arrfile/mmfile"
 	"github.com/arrfile/arrfile/npy"
 )
@@ -24,7 +25,7 @@ type arrayHandle struct {
 	fileSize int64 // -1 when unknown
 	trailing int64 // bytes after the data section (.npy)
 	zst      *zstInfo
-	member   *codec.NpzMember // .npz members
+	member   *npz.Member // .npz members
 	// do runs fn with random access to the data section through r and, when
 	// the data is in memory or mapped, the whole section as data (else nil).
 	// Faults in a mapping (the file truncated by another process) come back
@@ -267,7 +268,7 @@ func openZst(name string, o openOptions) (*arrayHandle, error) {
 // access; deflated ones front to back, except for the canonical bytes of a
 // Fortran-order array, which come from a temporary decompressed copy.
 func openNpz(archive, key string, o openOptions) ([]*arrayHandle, error) {
-	z, err := codec.OpenNpz(archive)
+	z, err := npz.OpenReader(archive)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +277,7 @@ func openNpz(archive, key string, o openOptions) ([]*arrayHandle, error) {
 		z.Close()
 		return nil, err
 	}
-	var members []codec.NpzMember
+	var members []npz.Member
 	if key != "" {
 		m, err := z.Member(key)
 		if err != nil {
@@ -287,9 +288,9 @@ func openNpz(archive, key string, o openOptions) ([]*arrayHandle, error) {
 		if !m.IsNpy() {
 			z.Close()
 			f.Close()
-			return nil, &labelError{archive + ":" + key, fmt.Errorf("%w: %q", codec.ErrNotNpy, m.Name)}
+			return nil, &labelError{archive + ":" + key, fmt.Errorf("%w: %q", npz.ErrNotNpy, m.Name)}
 		}
-		members = []codec.NpzMember{m}
+		members = []npz.Member{m}
 	} else {
 		for _, m := range z.Members() {
 			if m.IsNpy() {
@@ -337,13 +338,14 @@ func openNpz(archive, key string, o openOptions) ([]*arrayHandle, error) {
 
 // npzMember makes the handle of one array member. Its close releases only
 // the member's temporary copy; openNpz adds the archive's release.
-func npzMember(z *codec.NpzReader, f *os.File, archive string, m codec.NpzMember) (*arrayHandle, error) {
-	h, err := z.Header(m.Key)
+func npzMember(z *npz.Reader, f *os.File, archive string, m npz.Member) (*arrayHandle, error) {
+	r, err := z.Open(m.Key)
 	if err != nil {
 		return nil, err
 	}
+	h := r.Header
 	if need := h.DataOffset + h.DataSize(); need != m.Size {
-		return nil, fmt.Errorf("%w: member %q is %d bytes, its .npy header (%s) needs %d", codec.ErrBadZip, m.Name, m.Size, h, need)
+		return nil, fmt.Errorf("%w: member %q is %d bytes, its .npy header (%s) needs %d", npz.ErrBadZip, m.Name, m.Size, h, need)
 	}
 	mm := m
 	a := &arrayHandle{label: archive + ":" + m.Key, format: "npz", header: h, fileSize: m.CompressedSize, member: &mm}
@@ -355,7 +357,6 @@ func npzMember(z *codec.NpzReader, f *os.File, archive string, m codec.NpzMember
 				if err != nil {
 					return err
 				}
-				defer raw.Close()
 				_, err = io.Copy(w, raw)
 				return err
 			})
@@ -369,18 +370,17 @@ func npzMember(z *codec.NpzReader, f *os.File, archive string, m codec.NpzMember
 	a.cleanup = func() {}
 	a.do = func(fn func(io.ReaderAt, []byte) error) error {
 		if !m.Deflated {
-			off, _, err := z.ArrayOffset(m.Key)
+			off, err := z.DataOffset(m.Key)
 			if err != nil {
 				return err
 			}
-			return fn(io.NewSectionReader(f, off, h.DataSize()), nil)
+			return fn(io.NewSectionReader(f, off+h.DataOffset, h.DataSize()), nil)
 		}
 		// Deflated: read the data front to back.
 		r, err := z.Open(m.Key)
 		if err != nil {
 			return err
 		}
-		defer r.Close()
 		return fn(&forwardReaderAt{r: r}, nil)
 	}
 	a.canonical = func(w io.Writer) error {
@@ -389,7 +389,6 @@ func npzMember(z *codec.NpzReader, f *os.File, archive string, m codec.NpzMember
 			if err != nil {
 				return err
 			}
-			defer r.Close()
 			cw := &canonicalWriter{w: w, dt: h.DType}
 			// io.Copy reports the member's size and CRC-32 checks, which
 			// come at its end instead of io.EOF.
@@ -409,7 +408,6 @@ func npzMember(z *codec.NpzReader, f *os.File, archive string, m codec.NpzMember
 		if err != nil {
 			return err
 		}
-		defer raw.Close()
 		_, err = io.Copy(io.Discard, raw)
 		return err
 	}

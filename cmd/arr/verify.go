@@ -4,7 +4,7 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/arrfile/arrfile/codec"
+	"github.com/arrfile/arrfile/codec/npz"
 )
 
 var verifyCmd = &command{
@@ -41,7 +41,7 @@ func (e *env) verify(name string) error {
 	if _, _, member := splitMember(name); !member && name != "-" {
 		if kind, err := sniff(name); err == nil && kind == kindZip {
 			// The whole archive: its zip structure and every member.
-			z, err := codec.OpenNpz(name)
+			z, err := npz.OpenReader(name)
 			if err != nil {
 				return err
 			}

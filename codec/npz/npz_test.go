@@ -1,9 +1,10 @@
-package codec
+package npz
 
 import (
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
@@ -16,51 +17,74 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// writeArray adds data as the array member key with the given shape
+// (default one axis of len(data)).
+func writeArray[T npy.Elem](z *Writer, key string, data []T, shape ...int) error {
+	w, err := z.Create(key)
+	if err != nil {
+		return err
+	}
+	if err := npy.Write(w, data, shape...); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// keys returns the members' keys in directory order.
+func keys(z *Reader) []string {
+	var k []string
+	for _, m := range z.Members() {
+		k = append(k, m.Key)
+	}
+	return k
+}
+
 // writeTestNpz writes three arrays with the given options to w.
-func writeTestNpz(t testing.TB, w io.Writer, opts ...Option) {
-	z, err := NewNpzWriter(w, opts...)
+func writeTestNpz(t testing.TB, w io.Writer, opts ...WriterOption) {
+	z, err := NewWriter(w, opts...)
 	require.NoError(t, err)
 	f := make([]float64, 1000)
 	for i := range f {
 		f[i] = float64(i) / 8
 	}
-	require.NoError(t, WriteNpz(z, "floats", f, 10, 100))
-	require.NoError(t, WriteNpz(z, NpzKey(0), []int32{1, -2, 3}))
-	require.NoError(t, WriteNpz(z, "empty", []uint8{}, 0, 3))
+	require.NoError(t, writeArray(z, "floats", f, 10, 100))
+	require.NoError(t, writeArray(z, "arr_0", []int32{1, -2, 3}))
+	require.NoError(t, writeArray(z, "empty", []uint8{}, 0, 3))
 	require.NoError(t, z.Close())
 }
 
-func checkTestNpz(t testing.TB, z *NpzReader) {
-	assert.Equal(t, []string{"floats", "arr_0", "empty"}, z.Keys())
-	f, h, err := ReadNpz[float64](z, "floats")
+func checkTestNpz(t testing.TB, z *Reader) {
+	assert.Equal(t, []string{"floats", "arr_0", "empty"}, keys(z))
+	f, h, err := Read[float64](z, "floats")
 	require.NoError(t, err)
 	assert.Equal(t, []int{10, 100}, h.Shape)
 	assert.Equal(t, 12.5, f[100])
-	i, _, err := ReadNpz[int32](z, "arr_0.npy") // the full member name works too
+	i, _, err := Read[int32](z, "arr_0.npy") // the full member name works too
 	require.NoError(t, err)
 	assert.Equal(t, []int32{1, -2, 3}, i)
-	e, h, err := ReadNpz[uint8](z, "empty")
+	e, h, err := Read[uint8](z, "empty")
 	require.NoError(t, err)
 	assert.Empty(t, e)
 	assert.Equal(t, []int{0, 3}, h.Shape)
 	require.NoError(t, z.Verify())
 	_, err = z.Member("nope")
 	assert.ErrorIs(t, err, ErrNoMember)
-	_, _, err = ReadNpz[float32](z, "floats")
+	_, _, err = Read[float32](z, "floats")
 	assert.ErrorIs(t, err, npy.ErrTypeMismatch)
 }
 
 func TestNpzRoundTrip(t *testing.T) {
-	for name, opts := range map[string][]Option{
+	for name, opts := range map[string][]WriterOption{
 		"stored":  nil,
-		"deflate": {WithDeflate(true)},
-		"fastest": {WithDeflate(true), WithLevel(LevelFastest)},
+		"deflate": {WithDeflate(6)},
+		"fastest": {WithDeflate(1)},
 		"aligned": {WithAlignment(64)},
 	} {
 		t.Run(name+"/buffer", func(t *testing.T) {
 			var buf bytes.Buffer
 			writeTestNpz(t, &buf, opts...)
-			z, err := NewNpzReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+			z, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 			require.NoError(t, err)
 			checkTestNpz(t, z)
 			for _, m := range z.Members() {
@@ -78,7 +102,7 @@ func TestNpzRoundTrip(t *testing.T) {
 			require.NoError(t, f.Close())
 			b, _ := os.ReadFile(path)
 			b = b[len("prefix"):]
-			z, err := NewNpzReader(bytes.NewReader(b), int64(len(b)))
+			z, err := NewReader(bytes.NewReader(b), int64(len(b)))
 			require.NoError(t, err)
 			checkTestNpz(t, z)
 			// Local headers were completed in place: no data descriptors.
@@ -89,19 +113,22 @@ func TestNpzRoundTrip(t *testing.T) {
 
 func TestNpzAlignment(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a.npz")
-	z, err := CreateNpz(path, WithAlignment(64))
+	z, err := Create(path, WithAlignment(64))
 	require.NoError(t, err)
 	for i := 0; i < 20; i++ {
-		require.NoError(t, WriteNpz(z, strings.Repeat("k", i+1), make([]float32, i*7+1)))
+		require.NoError(t, writeArray(z, strings.Repeat("k", i+1), make([]float32, i*7+1)))
 	}
 	require.NoError(t, z.Close())
-	r, err := OpenNpz(path)
+	r, err := OpenReader(path)
 	require.NoError(t, err)
 	defer r.Close()
 	raw, _ := os.ReadFile(path)
-	for _, k := range r.Keys() {
-		off, h, err := r.ArrayOffset(k)
+	for _, k := range keys(r) {
+		start, err := r.DataOffset(k)
 		require.NoError(t, err)
+		h, err := npy.ReadHeader(bytes.NewReader(raw[start:]))
+		require.NoError(t, err)
+		off := start + h.DataOffset
 		assert.Zero(t, off%64, "member %s data at %d", k, off)
 		v, err := npy.View[float32](raw[off:off+h.DataSize()], h.DType)
 		require.NoError(t, err)
@@ -109,24 +136,28 @@ func TestNpzAlignment(t *testing.T) {
 	}
 	// Without alignment the offsets are NumPy's (not aligned in general).
 	var buf bytes.Buffer
-	writeTestNpz(t, &buf, WithDeflate(true))
-	dz, err := NewNpzReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	writeTestNpz(t, &buf, WithDeflate(6))
+	dz, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 	require.NoError(t, err)
-	_, _, err = dz.ArrayOffset("floats")
+	_, err = dz.DataOffset("floats")
 	assert.ErrorIs(t, err, ErrUnsupported)
 }
 
 func TestNpzWriterErrors(t *testing.T) {
-	z, err := NewNpzWriter(io.Discard)
+	z, err := NewWriter(io.Discard)
 	require.NoError(t, err)
-	require.NoError(t, WriteNpz(z, "a", []int8{1}))
-	assert.ErrorIs(t, WriteNpz(z, "a", []int8{1}), ErrDuplicateMember)
+	require.NoError(t, writeArray(z, "a", []int8{1}))
+	assert.ErrorIs(t, writeArray(z, "a", []int8{1}), ErrDuplicateMember)
 	for _, bad := range []string{"../x", "/abs", `a\b`, "C:x", "", "a/../../b"} {
-		assert.ErrorIs(t, WriteNpz(z, bad, []int8{1}), ErrInsecureName, bad)
+		assert.ErrorIs(t, writeArray(z, bad, []int8{1}), ErrInsecureName, bad)
 	}
-	mw, err := z.Create("b", &npy.Header{DType: npy.DTypeOf[int16](), Shape: []int{2}})
+	mw, err := z.Create("b")
 	require.NoError(t, err)
-	_, err = z.Create("c", &npy.Header{DType: npy.DTypeOf[int16](), Shape: []int{2}})
+	hb, err := npy.AppendHeader(nil, &npy.Header{DType: npy.DTypeOf[int16](), Shape: []int{2}})
+	require.NoError(t, err)
+	_, err = mw.Write(hb)
+	require.NoError(t, err)
+	_, err = z.Create("c")
 	assert.Error(t, err, "previous member open")
 	_, err = mw.Write(make([]byte, 5))
 	assert.ErrorIs(t, err, npy.ErrSize)
@@ -135,13 +166,16 @@ func TestNpzWriterErrors(t *testing.T) {
 	assert.ErrorIs(t, mw.Close(), npy.ErrSize)
 	assert.Error(t, z.Close())
 
-	// A failed CreateNpz leaves no file behind and the old one untouched.
+	// A failed Create leaves no file behind and the old one untouched.
 	dir := t.TempDir()
 	path := filepath.Join(dir, "x.npz")
 	require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
-	z, err = CreateNpz(path)
+	z, err = Create(path)
 	require.NoError(t, err)
-	assert.Error(t, z.CopyNpy("a", bytes.NewReader([]byte("\x93NUMPY garbage"))))
+	mw, err = z.Create("a")
+	require.NoError(t, err)
+	_, err = io.Copy(mw, bytes.NewReader([]byte("\x93NUMPY garbage")))
+	assert.Error(t, err)
 	assert.Error(t, z.Close())
 	b, _ := os.ReadFile(path)
 	assert.Equal(t, "old", string(b))
@@ -170,8 +204,8 @@ func npyOf(t testing.TB, data []int16) string {
 	return buf.String()
 }
 
-func openNpzBytes(b []byte, opts ...Option) (*NpzReader, error) {
-	return NewNpzReader(bytes.NewReader(b), int64(len(b)), opts...)
+func openNpzBytes(b []byte, opts ...ReaderOption) (*Reader, error) {
+	return NewReader(bytes.NewReader(b), int64(len(b)), opts...)
 }
 
 func TestNpzHostileNames(t *testing.T) {
@@ -186,16 +220,16 @@ func TestNpzHostileNames(t *testing.T) {
 	for _, m := range z.Members() {
 		if m.Name == ".npy" {
 			// Key "" is empty: insecure as a name.
-			assert.ErrorIs(t, CheckName(m.Key), ErrInsecureName)
+			assert.ErrorIs(t, checkName(m.Key), ErrInsecureName)
 			continue
 		}
-		assert.ErrorIs(t, CheckName(m.Name), ErrInsecureName, m.Name)
+		assert.ErrorIs(t, checkName(m.Name), ErrInsecureName, m.Name)
 		// Reading is fine: the library never makes paths from names.
-		v, _, err := ReadNpz[int16](z, m.Key)
+		v, _, err := Read[int16](z, m.Key)
 		require.NoError(t, err)
 		assert.Equal(t, []int16{1, 2}, v)
 	}
-	assert.NoError(t, CheckName("dir/ok.npy"))
+	assert.NoError(t, checkName("dir/ok.npy"))
 }
 
 func TestNpzDuplicatesAndNonNpy(t *testing.T) {
@@ -207,7 +241,7 @@ func TestNpzDuplicatesAndNonNpy(t *testing.T) {
 
 	z, err := openNpzBytes(zipWith(t, [2]string{"notes.txt", "hello"}, [2]string{"fake.npy", "not npy"}))
 	require.NoError(t, err)
-	assert.Equal(t, []string{"notes.txt", "fake"}, z.Keys())
+	assert.Equal(t, []string{"notes.txt", "fake"}, keys(z))
 	_, err = z.Open("notes.txt")
 	assert.ErrorIs(t, err, ErrNotNpy)
 	raw, err := z.OpenRaw("notes.txt")
@@ -235,13 +269,13 @@ func TestNpzLyingSizesAndCRC(t *testing.T) {
 		b[cd+16] ^= 1
 		z, err := openNpzBytes(b)
 		require.NoError(t, err)
-		_, _, err = ReadNpz[int16](z, "a")
+		_, _, err = Read[int16](z, "a")
 		assert.ErrorIs(t, err, ErrChecksum)
 		assert.ErrorIs(t, z.Verify(), ErrChecksum)
 		// The header alone is still readable.
-		h, err := z.Header("a")
+		r, err := z.Open("a")
 		require.NoError(t, err)
-		assert.Equal(t, []int{4}, h.Shape)
+		assert.Equal(t, []int{4}, r.Header.Shape)
 	})
 	t.Run("data corrupted", func(t *testing.T) {
 		b := append([]byte(nil), good...)
@@ -269,7 +303,7 @@ func TestNpzLyingSizesAndCRC(t *testing.T) {
 		require.NoError(t, err)
 		_, err = z.Open("a")
 		assert.ErrorIs(t, err, ErrBadZip)
-		_, _, err = ReadNpz[int16](z, "a")
+		_, _, err = Read[int16](z, "a")
 		assert.ErrorIs(t, err, npy.ErrTruncated)
 	})
 	t.Run("truncated archive", func(t *testing.T) {
@@ -358,17 +392,17 @@ func TestNpzInnerHeaderTooLarge(t *testing.T) {
 func TestNpzZip64(t *testing.T) {
 	// 70000 members force ZIP64 end records (count above 0xFFFF).
 	var buf bytes.Buffer
-	z, err := NewNpzWriter(&buf)
+	z, err := NewWriter(&buf)
 	require.NoError(t, err)
 	const n = 70000
 	for i := 0; i < n; i++ {
-		require.NoError(t, WriteNpz(z, NpzKey(i), []uint8{uint8(i)}))
+		require.NoError(t, writeArray(z, fmt.Sprintf("arr_%d", i), []uint8{uint8(i)}))
 	}
 	require.NoError(t, z.Close())
 	r, err := openNpzBytes(buf.Bytes())
 	require.NoError(t, err)
-	assert.Len(t, r.Keys(), n)
-	v, _, err := ReadNpz[uint8](r, NpzKey(n-1))
+	assert.Len(t, keys(r), n)
+	v, _, err := Read[uint8](r, fmt.Sprintf("arr_%d", n-1))
 	require.NoError(t, err)
 	assert.Equal(t, []uint8{uint8((n - 1) % 256)}, v)
 	_, err = openNpzBytes(buf.Bytes(), WithMaxMembers(n-1))
@@ -380,7 +414,7 @@ func TestNpzZip64(t *testing.T) {
 }
 
 func TestNpzStdlibReadsOurs(t *testing.T) {
-	for _, opts := range [][]Option{nil, {WithDeflate(true)}, {WithAlignment(64)}} {
+	for _, opts := range [][]WriterOption{nil, {WithDeflate(6)}, {WithAlignment(64)}} {
 		var buf bytes.Buffer
 		writeTestNpz(t, &buf, opts...)
 		zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))

@@ -1,4 +1,4 @@
-package codec
+package npz
 
 import (
 	"bytes"
@@ -7,46 +7,51 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"io/fs"
+	"strings"
 
-	"github.com/arrfile/arrfile/mmfile"
 	"github.com/arrfile/arrfile/npy"
 	"github.com/klauspost/compress/flate"
 )
-
-// NpzKey returns the key NumPy gives the i-th positional array of
-// np.savez(f, *arrays): "arr_0", "arr_1", ...
-func NpzKey(i int) string { return fmt.Sprintf("arr_%d", i) }
 
 // zipDate is the MS-DOS date NumPy's members carry (1980-01-01, the zip
 // epoch, Python's ZipInfo default); the time is 0.
 const zipDate = 0x21
 
-// NpzWriter writes an .npz archive member by member, streaming, in the
-// layout np.savez (stored) and np.savez_compressed (deflate, WithDeflate)
+// Writer writes an .npz archive member by member, streaming, in the layout
+// np.savez (stored) and np.savez_compressed (deflate, WithDeflate)
 // produce: every local header carries a ZIP64 extra field (NumPy opens
-// members with force_zip64), ZIP64 directory records are added when sizes,
-// offsets or the member count need them, and the archive opens with
-// np.load. With WithAlignment, stored members' array data is aligned so it
-// can be memory-mapped in place.
+// members with force_zip64), ZIP64 directory records are added only when
+// sizes, offsets or the member count need them, and the archive opens with
+// np.load. Copying the .npy files np.savez would store gives an archive
+// byte-identical to np.savez's. With WithAlignment, each member's array
+// data is aligned so it can be used in place.
 //
-// When the destination is an *os.File (an io.WriterAt and io.Seeker), each
+// When the destination is an io.WriterAt and io.Seeker (an *os.File), each
 // local header is completed in place after its member, as Python's zipfile
 // does; for other destinations (pipes, buffers) a ZIP64 data descriptor
-// follows each member. One member is written at a time; an NpzWriter is
-// not safe for concurrent use.
-type NpzWriter struct {
+// follows each member.
+//
+// The Writer is our own code, not archive/zip's Writer, because NumPy's
+// layout needs what that one cannot do: a ZIP64 extra field in the local
+// header but not in the directory, local headers completed in place instead
+// of data descriptors, and ZIP64 directory fields only where needed.
+//
+// One member is written at a time; a Writer is not safe for concurrent
+// use.
+type Writer struct {
 	w       io.Writer
 	wa      io.WriterAt // nil: use data descriptors
 	base    int64       // offset of the archive start in wa
 	off     int64       // bytes written so far
-	cfg     config
-	level   int
+	cfg     writerConfig
+	name    string // for errors: the path given to Create
 	entries []zipEntry
 	keys    map[string]bool
-	cur     *NpzMemberWriter
+	cur     *memberWriter
 	err     error
 	closed  bool
-	publish func(error) error // set by CreateNpz
+	publish func(error) error // set by Create
 }
 
 type zipEntry struct {
@@ -58,17 +63,18 @@ type zipEntry struct {
 	lho          int64
 }
 
-// NewNpzWriter returns an NpzWriter writing to w. Options: WithDeflate,
-// WithLevel, WithAlignment, WithName.
-func NewNpzWriter(w io.Writer, opts ...Option) (*NpzWriter, error) {
-	cfg, err := newConfig(opts)
+// NewWriter returns a Writer writing an archive to w. Close does not close
+// w.
+func NewWriter(w io.Writer, opts ...WriterOption) (*Writer, error) {
+	return newWriter(w, "", opts)
+}
+
+func newWriter(w io.Writer, name string, opts []WriterOption) (*Writer, error) {
+	cfg, err := newWriterConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	z := &NpzWriter{w: w, cfg: cfg, keys: map[string]bool{}, level: 6}
-	if cfg.levelSet {
-		z.level = map[Level]int{LevelFastest: 1, LevelDefault: 6, LevelBetter: 7, LevelBest: 9}[cfg.level]
-	}
+	z := &Writer{w: w, cfg: cfg, name: name, keys: map[string]bool{}}
 	if wa, ok := w.(io.WriterAt); ok {
 		if s, ok := w.(io.Seeker); ok {
 			if pos, err := s.Seek(0, io.SeekCurrent); err == nil {
@@ -79,55 +85,134 @@ func NewNpzWriter(w io.Writer, opts ...Option) (*NpzWriter, error) {
 	return z, nil
 }
 
-// CreateNpz creates the named .npz archive. It is written under a
-// temporary name in the same folder (an mmfile temporary file, see
-// mmfile.CreateTemp, which mmfile.RemoveStale cleans up if the process
-// dies) and renamed into place by Close, so readers never see a partial
-// archive; if anything fails, Close removes the temporary file and leaves
-// name untouched. On disk-backed storage the archive and its folder are
-// fsynced around the rename.
-func CreateNpz(name string, opts ...Option) (*NpzWriter, error) {
-	f, err := mmfile.CreateTemp(name, 0o644)
+// Create creates the named .npz archive. It is written under a temporary
+// name in the same folder and renamed into place by Close, so readers
+// never see a partial archive; if anything fails, Close removes the
+// temporary file and leaves name untouched. On disk-backed storage the
+// archive and its folder are fsynced around the rename. The temporary file
+// is the one every arrfile writer uses (".NAME.RANDOM.arrtmp", marked live
+// while the process runs), so `arr ls` shows it and `arr gc` removes it
+// after a crash. Errors are *fs.PathError values naming the archive.
+func Create(name string, opts ...WriterOption) (*Writer, error) {
+	f, err := createTemp(name)
 	if err != nil {
 		return nil, err
 	}
-	z, err := NewNpzWriter(f, append([]Option{WithName(name)}, opts...)...)
+	z, err := newWriter(f, name, opts)
 	if err != nil {
-		mmfile.AbandonTemp(f)
+		abandonTemp(f)
 		return nil, err
 	}
-	z.publish = func(err error) error { return finishAtomic(f, name, err) }
+	z.publish = func(err error) error {
+		if err != nil {
+			abandonTemp(f)
+			return err
+		}
+		return publishTemp(f, name)
+	}
 	return z, nil
 }
 
-func (z *NpzWriter) write(p []byte) error {
+func (z *Writer) pathErr(err error) error { return pathErr("write", z.name, err) }
+
+func (z *Writer) write(p []byte) error {
 	if z.err != nil {
 		return z.err
 	}
 	n, err := z.w.Write(p)
 	z.off += int64(n)
 	if err != nil {
-		z.err = nameErr(z.cfg.name, err)
+		z.err = z.pathErr(err)
 	}
 	return z.err
 }
 
-// NpzMemberWriter receives the raw data bytes of one array member; see
-// NpzWriter.Create.
-type NpzMemberWriter struct {
-	z       *NpzWriter
+// fail makes err the archive's error: Close reports it, and an archive
+// from Create is not published.
+func (z *Writer) fail(err error) error {
+	if z.err == nil {
+		z.err = z.pathErr(err)
+	}
+	return z.err
+}
+
+// checkName returns an error wrapping ErrInsecureName if name could escape
+// a folder when used as a path: empty, absolute, with a ".." element, a
+// backslash, a drive letter or a NUL byte. Readers list such members but
+// never make paths from them; the Writer refuses such keys.
+func checkName(name string) error {
+	bad := name == "" || strings.HasPrefix(name, "/") || strings.ContainsAny(name, "\\\x00") ||
+		(len(name) >= 2 && name[1] == ':')
+	for part := range strings.SplitSeq(name, "/") {
+		if part == ".." {
+			bad = true
+		}
+	}
+	if bad {
+		return fmt.Errorf("%w: %q", ErrInsecureName, name)
+	}
+	return nil
+}
+
+// Create starts the array member key (file key+".npy", so np.load(f)[key]
+// returns it) and returns a writer for its bytes: a whole .npy file, header
+// then data, written as given, for example by npy.Write, npy.NewWriter or
+// io.Copy from an .npy file (np.savez names its positional arrays "arr_0",
+// "arr_1", ...). The header is checked as an .npy reader checks it; the
+// writer refuses bytes beyond the data the header declares (npy.ErrSize),
+// and its Close checks that all of it came, then completes the member's
+// sizes and CRC-32.
+//
+// The previous member must be closed. Keys must be unique
+// (ErrDuplicateMember) and safe as file names (ErrInsecureName). A bad
+// header, or a member that is not closed or closed short, fails the whole
+// archive: Close then reports the error, and an archive from Create is not
+// published.
+func (z *Writer) Create(key string) (io.WriteCloser, error) {
+	if z.closed {
+		return nil, z.pathErr(fmt.Errorf("npz: Create after Close: %w", fs.ErrClosed))
+	}
+	if z.cur != nil && !z.cur.done {
+		return nil, z.pathErr(fmt.Errorf("npz: member %q is still open", z.cur.e.name))
+	}
+	if err := checkName(key); err != nil {
+		return nil, z.pathErr(err)
+	}
+	name := key + ".npy"
+	if z.keys[key] {
+		return nil, z.pathErr(fmt.Errorf("%w: %q", ErrDuplicateMember, key))
+	}
+	if len(name) > 0xFFFF {
+		return nil, z.pathErr(fmt.Errorf("npz: member name of %d bytes is too long for zip", len(name)))
+	}
+	if z.err != nil {
+		return nil, z.err
+	}
+	mw := &memberWriter{z: z, crc: crc32.NewIEEE()}
+	mw.cw.z = z
+	mw.e.name = name
+	z.keys[key] = true
+	z.cur = mw
+	return mw, nil
+}
+
+// memberWriter receives the bytes of one member; see Writer.Create.
+type memberWriter struct {
+	z       *Writer
 	e       zipEntry
-	hdrOff  int64 // offset of the local header's CRC field
+	head    []byte // the .npy header's bytes until they are complete
+	started bool   // the local header is written
+	hdrOff  int64  // offset of the local header's CRC field
 	crc     hash.Hash32
 	fw      *flate.Writer
 	cw      countWriter
-	remain  int64
-	dataLen int64
+	size    int64 // the member's size, from its .npy header
+	n       int64 // bytes written
 	done    bool
 }
 
 type countWriter struct {
-	z *NpzWriter
+	z *Writer
 	n int64
 }
 
@@ -139,47 +224,77 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Create starts the array member key (file key+".npy") with header h
-// (written as npy.AppendHeader writes it) and returns a writer for its raw
-// data bytes, in the header's byte order and memory order. The previous
-// member must be closed. Keys must be unique (ErrDuplicateMember) and safe
-// as file names (CheckName).
-func (z *NpzWriter) Create(key string, h *npy.Header) (*NpzMemberWriter, error) {
-	hb, err := npy.AppendHeader(nil, h)
-	if err != nil {
-		return nil, err
+// headerNeed returns how many bytes of b (the start of an .npy file) the
+// header takes, as far as b tells: once len(b) reaches it, the header is
+// complete or npy.ReadHeader reports what is wrong with it.
+func headerNeed(b []byte) int {
+	if len(b) < 8 || string(b[:len(npy.Magic)]) != npy.Magic {
+		return 8
 	}
-	hc := *h
-	hc.DataOffset = int64(len(hb))
-	return z.create(key, &hc, hb)
+	if b[6] == 1 {
+		if len(b) < 10 {
+			return 10
+		}
+		return 10 + int(binary.LittleEndian.Uint16(b[8:]))
+	}
+	if len(b) < 12 {
+		return 12
+	}
+	if n := binary.LittleEndian.Uint32(b[8:]); n <= npy.DefaultMaxHeaderSize {
+		return 12 + int(n)
+	}
+	return 12 // too large: ReadHeader says so
 }
 
-func (z *NpzWriter) create(key string, h *npy.Header, headerBytes []byte) (*NpzMemberWriter, error) {
-	if z.closed {
-		return nil, ErrClosed
-	}
-	if z.cur != nil && !z.cur.done {
-		return nil, nameErr(z.cfg.name, fmt.Errorf("codec: member %q is still open", z.cur.e.name))
-	}
-	if err := CheckName(key); err != nil {
-		return nil, nameErr(z.cfg.name, err)
-	}
-	name := key + ".npy"
-	if z.keys[key] {
-		return nil, nameErr(z.cfg.name, fmt.Errorf("%w: %q", ErrDuplicateMember, key))
-	}
-	if len(name) > 0xFFFF {
-		return nil, nameErr(z.cfg.name, fmt.Errorf("codec: member name of %d bytes is too long for zip", len(name)))
+// Write writes the member's bytes.
+func (mw *memberWriter) Write(p []byte) (int, error) {
+	z := mw.z
+	if mw.done {
+		return 0, z.pathErr(fmt.Errorf("npz: member %q: Write after Close: %w", mw.e.name, fs.ErrClosed))
 	}
 	if z.err != nil {
-		return nil, z.err
+		return 0, z.err
+	}
+	if !mw.started {
+		mw.head = append(mw.head, p...)
+		if len(mw.head) < headerNeed(mw.head) {
+			return len(p), nil
+		}
+		b := mw.head
+		mw.head = nil
+		if err := mw.start(b); err != nil {
+			return 0, err
+		}
+		if _, err := mw.Write(b); err != nil {
+			return 0, z.fail(err)
+		}
+		return len(p), nil
+	}
+	if int64(len(p)) > mw.size-mw.n {
+		return 0, z.pathErr(fmt.Errorf("%w: member %q: more data than its header's size", npy.ErrSize, mw.e.name))
+	}
+	mw.crc.Write(p)
+	mw.n += int64(len(p))
+	if mw.fw != nil {
+		return mw.fw.Write(p)
+	}
+	return mw.cw.Write(p)
+}
+
+// start parses the .npy header at the start of b and writes the local
+// header.
+func (mw *memberWriter) start(b []byte) error {
+	z := mw.z
+	h, err := npy.ReadHeader(bytes.NewReader(b))
+	if err != nil {
+		return z.fail(fmt.Errorf("member %q: %w", mw.e.name, err))
 	}
 	usize := h.DataOffset + h.DataSize()
-	mw := &NpzMemberWriter{z: z, crc: crc32.NewIEEE(), remain: usize, dataLen: usize}
-	mw.cw.z = z
+	mw.size = usize
+	mw.started = true
 	e := &mw.e
-	e.name, e.lho, e.method = name, z.off, zipStored
-	if z.cfg.deflate {
+	e.lho, e.method = z.off, zipStored
+	if z.cfg.level != 0 {
 		e.method = zipDeflate
 	}
 	streaming := z.wa == nil
@@ -195,7 +310,7 @@ func (z *NpzWriter) create(key string, h *npy.Header, headerBytes []byte) (*NpzM
 			lcsize = usize
 		}
 	}
-	lh := make([]byte, 0, zipLocalLen+len(name)+20+4096+6)
+	lh := make([]byte, 0, zipLocalLen+len(e.name)+20+4096+6)
 	lh = binary.LittleEndian.AppendUint32(lh, zipLocalSig)
 	lh = binary.LittleEndian.AppendUint16(lh, versionNeeded(usize, usize, 0))
 	lh = binary.LittleEndian.AppendUint16(lh, e.flags)
@@ -206,16 +321,16 @@ func (z *NpzWriter) create(key string, h *npy.Header, headerBytes []byte) (*NpzM
 	lh = binary.LittleEndian.AppendUint32(lh, 0) // CRC, completed later
 	lh = binary.LittleEndian.AppendUint32(lh, clamp32(lcsize))
 	lh = binary.LittleEndian.AppendUint32(lh, clamp32(lusize))
-	lh = binary.LittleEndian.AppendUint16(lh, uint16(len(name)))
+	lh = binary.LittleEndian.AppendUint16(lh, uint16(len(e.name)))
 	extraLenAt := len(lh)
 	lh = binary.LittleEndian.AppendUint16(lh, 0) // extra length, below
-	lh = append(lh, name...)
+	lh = append(lh, e.name...)
 	extraStart := len(lh)
 	lh = binary.LittleEndian.AppendUint16(lh, zip64ExtraID)
 	lh = binary.LittleEndian.AppendUint16(lh, 16)
 	lh = binary.LittleEndian.AppendUint64(lh, uint64(lusize))
 	lh = binary.LittleEndian.AppendUint64(lh, uint64(lcsize))
-	if a := int64(z.cfg.align); a > 0 && e.method == zipStored {
+	if a := int64(z.cfg.align); a > 0 {
 		// Pad with an extra field so that the array data (the .npy data
 		// section) starts at a multiple of a.
 		dataAt := z.off + int64(len(lh)) + 6 + h.DataOffset
@@ -227,21 +342,16 @@ func (z *NpzWriter) create(key string, h *npy.Header, headerBytes []byte) (*NpzM
 	}
 	binary.LittleEndian.PutUint16(lh[extraLenAt:], uint16(len(lh)-extraStart))
 	if err := z.write(lh); err != nil {
-		return nil, err
+		return err
 	}
 	if e.method == zipDeflate {
-		fw, err := flate.NewWriter(&mw.cw, z.level)
+		fw, err := flate.NewWriter(&mw.cw, z.cfg.level)
 		if err != nil {
-			return nil, err
+			return z.fail(err)
 		}
 		mw.fw = fw
 	}
-	z.keys[key] = true
-	z.cur = mw
-	if _, err := mw.write(headerBytes); err != nil {
-		return nil, err
-	}
-	return mw, nil
+	return nil
 }
 
 // versionNeeded returns the zip version needed: 4.5 when ZIP64 values are
@@ -260,56 +370,27 @@ func clamp32(v int64) uint32 {
 	return uint32(v)
 }
 
-func (mw *NpzMemberWriter) write(p []byte) (int, error) {
-	mw.crc.Write(p)
-	mw.remain -= int64(len(p))
-	if mw.fw != nil {
-		return mw.fw.Write(p)
-	}
-	return mw.cw.Write(p)
-}
-
-// Write writes raw data bytes. Writing more than the header's data size is
-// an error wrapping npy.ErrSize.
-func (mw *NpzMemberWriter) Write(p []byte) (int, error) {
+// Close finishes the member: it checks that the whole .npy file was
+// written and completes the member's sizes and CRC-32.
+func (mw *memberWriter) Close() error {
+	z := mw.z
 	if mw.done {
-		return 0, ErrClosed
-	}
-	if int64(len(p)) > mw.remain {
-		return 0, nameErr(mw.z.cfg.name, fmt.Errorf("%w: member %q: more data than its header's size", npy.ErrSize, mw.e.name))
-	}
-	return mw.write(p)
-}
-
-// ReadFrom copies the member's data from r: exactly the bytes the header
-// still expects (npy.ErrTruncated if r ends early).
-func (mw *NpzMemberWriter) ReadFrom(r io.Reader) (int64, error) {
-	want := mw.remain
-	n, err := io.Copy(writerOnly{mw}, io.LimitReader(r, want))
-	if err == nil && n < want {
-		err = nameErr(mw.z.cfg.name, fmt.Errorf("%w: member %q: data: expected %d more bytes, got %d", npy.ErrTruncated, mw.e.name, want, n))
-	}
-	return n, err
-}
-
-// writerOnly hides ReadFrom so io.Copy does not recurse.
-type writerOnly struct{ io.Writer }
-
-// Close finishes the member: it checks that the whole data section was
-// written and completes the member's sizes and CRC.
-func (mw *NpzMemberWriter) Close() error {
-	if mw.done {
-		return ErrClosed
+		return z.pathErr(fmt.Errorf("npz: member %q closed twice: %w", mw.e.name, fs.ErrClosed))
 	}
 	mw.done = true
-	z := mw.z
-	if mw.remain != 0 {
-		z.err = nameErr(z.cfg.name, fmt.Errorf("%w: member %q: %d of %d bytes written", npy.ErrSize, mw.e.name, mw.dataLen-mw.remain, mw.dataLen))
+	if z.err != nil {
 		return z.err
+	}
+	if !mw.started {
+		_, err := npy.ReadHeader(bytes.NewReader(mw.head))
+		return z.fail(fmt.Errorf("member %q: %w", mw.e.name, err))
+	}
+	if mw.n != mw.size {
+		return z.fail(fmt.Errorf("%w: member %q: %d of %d bytes written", npy.ErrSize, mw.e.name, mw.n, mw.size))
 	}
 	if mw.fw != nil {
 		if err := mw.fw.Close(); err != nil {
-			return err
+			return z.fail(err)
 		}
 	}
 	if z.err != nil {
@@ -317,7 +398,7 @@ func (mw *NpzMemberWriter) Close() error {
 	}
 	e := &mw.e
 	e.crc = mw.crc.Sum32()
-	e.usize = mw.dataLen
+	e.usize = mw.size
 	e.csize = mw.cw.n
 	if z.wa == nil {
 		d := binary.LittleEndian.AppendUint32(nil, zipDescriptorSig)
@@ -339,66 +420,22 @@ func (mw *NpzMemberWriter) Close() error {
 		binary.LittleEndian.PutUint64(x[8:], uint64(e.csize))
 		xoff := mw.hdrOff + 12 + 4 + int64(len(e.name)) + 4
 		if _, err := z.wa.WriteAt(fix[:], z.base+mw.hdrOff); err != nil {
-			z.err = nameErr(z.cfg.name, err)
-			return z.err
+			return z.fail(err)
 		}
 		if _, err := z.wa.WriteAt(x[:], z.base+xoff); err != nil {
-			z.err = nameErr(z.cfg.name, err)
-			return z.err
+			return z.fail(err)
 		}
 	}
 	z.entries = append(z.entries, *e)
 	return nil
 }
 
-// CopyNpy adds the .npy stream r as member key, keeping its header bytes
-// exactly. It reads the header and exactly the data the header describes.
-// An error reading r fails the whole archive (Close then reports it, and
-// CreateNpz publishes nothing).
-func (z *NpzWriter) CopyNpy(key string, r io.Reader) error {
-	var hb bytes.Buffer
-	h, err := npy.ReadHeader(io.TeeReader(r, &hb))
-	if err != nil {
-		// The input is bad: fail the archive so that CreateNpz does not
-		// publish it without this member.
-		z.err = nameErr(z.cfg.name, err)
-		return z.err
-	}
-	mw, err := z.create(key, h, hb.Bytes())
-	if err != nil {
-		return err
-	}
-	if _, err := mw.ReadFrom(r); err != nil {
-		mw.done = true
-		z.err = err
-		return err
-	}
-	return mw.Close()
-}
-
-// WriteNpz adds data as the array member key with the given shape (default
-// one axis of len(data)), in C order and the machine's byte order.
-func WriteNpz[T npy.Elem](z *NpzWriter, key string, data []T, shape ...int) error {
-	if shape == nil {
-		shape = []int{len(data)}
-	}
-	mw, err := z.Create(key, &npy.Header{DType: npy.DTypeOf[T](), Shape: shape})
-	if err != nil {
-		return err
-	}
-	if _, err := mw.Write(npy.Bytes(data)); err != nil {
-		mw.done = true
-		return err
-	}
-	return mw.Close()
-}
-
 // Close writes the central directory and the end records. For an archive
-// from CreateNpz it then renames the file into place (or removes it after
-// an error). It does not close a destination given to NewNpzWriter.
-func (z *NpzWriter) Close() error {
+// from Create it then renames the file into place (or removes it after an
+// error). It does not close a destination given to NewWriter.
+func (z *Writer) Close() error {
 	if z.closed {
-		return ErrClosed
+		return z.pathErr(fmt.Errorf("npz: archive closed twice: %w", fs.ErrClosed))
 	}
 	z.closed = true
 	err := z.finish()
@@ -408,9 +445,9 @@ func (z *NpzWriter) Close() error {
 	return err
 }
 
-func (z *NpzWriter) finish() error {
+func (z *Writer) finish() error {
 	if z.cur != nil && !z.cur.done {
-		return nameErr(z.cfg.name, fmt.Errorf("codec: member %q was not closed", z.cur.e.name))
+		return z.fail(fmt.Errorf("npz: member %q was not closed", z.cur.e.name))
 	}
 	if z.err != nil {
 		return z.err
