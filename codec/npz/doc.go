@@ -24,7 +24,7 @@
 // their ".npy" suffix, as np.load(f)[key] uses them; a member can also be
 // named in full ("x.npy").
 //
-// Errors wrap the sentinels in errors.go (use errors.Is); those of a Reader
+// Errors wrap the package's sentinel errors (use errors.Is); those of a Reader
 // from OpenReader and of a Writer from Create are *fs.PathError values
 // naming the archive.
 package npz

@@ -40,7 +40,7 @@ var (
 	ErrUnsupported = errors.New("npz: unsupported archive member")
 
 	// ErrInsecureName reports a key a writer refuses because it could
-	// escape a folder if used as a path ("../x", "/abs", "a\\b", "C:x",
+	// escape a folder if used as a path ("../x", "/abs", `a\b`, "C:x",
 	// empty, or with a NUL byte).
 	ErrInsecureName = errors.New("npz: insecure archive member name")
 )

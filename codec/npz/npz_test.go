@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -430,4 +431,110 @@ func TestNpzStdlibReadsOurs(t *testing.T) {
 			rc.Close()
 		}
 	}
+}
+
+// TestNpzChecksOnTopOfArchiveZip covers what archive/zip alone accepts and
+// the Reader refuses (or the reverse).
+func TestNpzChecksOnTopOfArchiveZip(t *testing.T) {
+	a := npyOf(t, []int16{1, 2, 3, 4})
+	good := zipWith(t, [2]string{"a.npy", a}, [2]string{"b.npy", a})
+	cd := bytes.Index(good, []byte("PK\x01\x02"))
+	eocd := bytes.LastIndex(good, []byte("PK\x05\x06"))
+
+	t.Run("directory CRC-32 of 0", func(t *testing.T) {
+		// archive/zip skips the check for a CRC-32 of 0 when the member
+		// has no data descriptor: store the member that way.
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: "a.npy", Method: zip.Store, CompressedSize64: uint64(len(a)), UncompressedSize64: uint64(len(a))})
+		require.NoError(t, err)
+		_, err = io.WriteString(w, a)
+		require.NoError(t, err)
+		require.NoError(t, zw.Close())
+		zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		require.NoError(t, err)
+		rc, err := zr.File[0].Open()
+		require.NoError(t, err)
+		_, err = io.ReadAll(rc)
+		require.NoError(t, err, "archive/zip does not check")
+		z, err := openNpzBytes(buf.Bytes())
+		require.NoError(t, err)
+		assert.ErrorIs(t, z.Verify(), ErrChecksum)
+		_, _, err = Read[int16](z, "a")
+		assert.ErrorIs(t, err, ErrChecksum)
+	})
+	t.Run("bytes after the end record", func(t *testing.T) {
+		_, err := openNpzBytes(append(append([]byte(nil), good...), "junk"...))
+		assert.ErrorIs(t, err, ErrBadZip)
+	})
+	t.Run("end record count below the entries", func(t *testing.T) {
+		b := append([]byte(nil), good...)
+		binary.LittleEndian.PutUint16(b[eocd+8:], 1)
+		binary.LittleEndian.PutUint16(b[eocd+10:], 1)
+		_, err := openNpzBytes(b)
+		assert.ErrorIs(t, err, ErrBadZip)
+	})
+	t.Run("entry runs past the directory", func(t *testing.T) {
+		// The last entry's comment length reaches into the end record.
+		b := append([]byte(nil), good...)
+		c2 := bytes.LastIndex(b, []byte("PK\x01\x02"))
+		binary.LittleEndian.PutUint16(b[c2+32:], 10)
+		_, err := openNpzBytes(b)
+		assert.ErrorIs(t, err, ErrBadZip)
+	})
+	t.Run("data prepended", func(t *testing.T) {
+		// archive/zip would shift every offset by the prefix; we refuse.
+		_, err := openNpzBytes(append([]byte("#!/bin/sh\n"), good...))
+		assert.ErrorIs(t, err, ErrBadZip)
+	})
+	t.Run("encrypted and unknown methods", func(t *testing.T) {
+		for name, patch := range map[string]func(b []byte){
+			"encrypted": func(b []byte) { b[cd+8] |= 1 },
+			"method 12": func(b []byte) { b[cd+10] = 12; b[8] = 12 },
+		} {
+			b := append([]byte(nil), good...)
+			patch(b)
+			z, err := openNpzBytes(b)
+			require.NoError(t, err, "the archive opens: %s", name)
+			_, err = z.Open("a")
+			assert.ErrorIs(t, err, ErrUnsupported, name)
+			_, err = z.OpenRaw("a")
+			assert.ErrorIs(t, err, ErrUnsupported, name)
+			v, _, err := Read[int16](z, "b")
+			require.NoError(t, err, "other members read: %s", name)
+			assert.Equal(t, []int16{1, 2, 3, 4}, v)
+		}
+	})
+	t.Run("insecure names with zipinsecurepath=0", func(t *testing.T) {
+		t.Setenv("GODEBUG", "zipinsecurepath=0")
+		b := zipWith(t, [2]string{"../x.npy", a})
+		_, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+		require.ErrorIs(t, err, zip.ErrInsecurePath)
+		z, err := openNpzBytes(b)
+		require.NoError(t, err)
+		v, _, err := Read[int16](z, "../x")
+		require.NoError(t, err)
+		assert.Equal(t, []int16{1, 2, 3, 4}, v)
+	})
+	t.Run("errors name the archive once", func(t *testing.T) {
+		b := append([]byte(nil), good...)
+		b[cd+16] ^= 1
+		path := filepath.Join(t.TempDir(), "crc.npz")
+		require.NoError(t, os.WriteFile(path, b, 0o644))
+		z, err := OpenReader(path)
+		require.NoError(t, err)
+		defer z.Close()
+		for _, err := range []error{z.Verify(), func() error { _, _, err := Read[int16](z, "a"); return err }()} {
+			var pe *fs.PathError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, path, pe.Path)
+			assert.ErrorIs(t, pe.Err, ErrChecksum)
+			assert.Equal(t, 1, strings.Count(err.Error(), path), err)
+		}
+		_, err = z.Open("nope")
+		assert.ErrorIs(t, err, ErrNoMember)
+		assert.Equal(t, "open "+path+`: npz: no such archive member: "nope"`, err.Error())
+		_, err = OpenReader(filepath.Join(t.TempDir(), "missing.npz"))
+		assert.ErrorIs(t, err, fs.ErrNotExist)
+	})
 }

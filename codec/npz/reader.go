@@ -124,7 +124,7 @@ func (z *Reader) readDirectory(size int64, maxMembers int) error {
 	}
 	zr, err := zip.NewReader(z.ra, size)
 	if err != nil && err != zip.ErrInsecurePath { // names are never used as paths
-		return dirErr(err)
+		return dirErr(err, end.count)
 	}
 	zr.RegisterDecompressor(zip.Deflate, flate.NewReader)
 	if uint64(len(zr.File)) != end.count {
@@ -172,15 +172,14 @@ func (z *Reader) readDirectory(size int64, maxMembers int) error {
 	return z.checkLayout()
 }
 
-// dirErr describes an error of archive/zip reading the directory.
-func dirErr(err error) error {
-	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return readErr(err, "reading the central directory")
-	case errors.Is(err, zip.ErrFormat):
-		return zipErr("malformed central directory entry")
+// dirErr describes an error of archive/zip reading the directory that
+// readEnd found whole: a malformed entry, or fewer entries than the end
+// record lists (archive/zip reads entries until one fails).
+func dirErr(err error, count uint64) error {
+	if errors.Is(err, zip.ErrFormat) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return zipErr("the central directory does not hold the %d well-formed entries its end record lists", count)
 	}
-	return fmt.Errorf("%w: central directory: %w", ErrBadZip, err)
+	return fmt.Errorf("npz: reading the central directory: %w", err)
 }
 
 // checkLayout checks that the members' declared sizes are possible and
