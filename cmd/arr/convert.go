@@ -11,9 +11,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/arrfile/arrfile/codec"
+	"github.com/arrfile/arrfile/codec/npyzst"
 	"github.com/arrfile/arrfile/codec/npz"
+	"github.com/arrfile/arrfile/codec/zstdseek"
 	"github.com/arrfile/arrfile/mmfile"
+	"github.com/klauspost/compress/zstd"
 )
 
 var convertCmd = &command{
@@ -30,8 +32,8 @@ verified. IN is recognised by content; ARCHIVE.npz:KEY takes one member of an .n
 archive (its CRC-32 checked). OUT is written under a temporary name
 and renamed into place; an existing OUT is replaced only with --force.`,
 	setup: func(fs *flag.FlagSet, e *env) func([]string) int {
-		level := fs.String("level", "", "compression `LEVEL`: fastest, default, better, best or a zstd number 1-22 (default "+codec.DefaultLevel.String()+")")
-		frame := fs.String("frame-size", "", "decompressed `BYTES` per zstd frame, e.g. 1048576 or 4MiB (default "+humanSize(codec.DefaultFrameSize)+")")
+		level := fs.String("level", "", "compression `LEVEL`: fastest, default, better, best or a zstd number 1-22 (default "+zstd.SpeedDefault.String()+")")
+		frame := fs.String("frame-size", "", "decompressed `BYTES` per zstd frame, e.g. 1048576 or 4MiB (default "+humanSize(zstdseek.DefaultFrameSize)+")")
 		fs.IntVar(&e.threads, "threads", 0, "frames compressed or decompressed at once (`N`, default: all cores)")
 		force := fs.Bool("force", false, "replace OUT if it exists")
 		return func(args []string) int {
@@ -46,9 +48,11 @@ and renamed into place; an existing OUT is replaced only with --force.`,
 			if e.threads < 0 {
 				return e.usageError("--threads must not be negative")
 			}
-			var opts []codec.Option
+			var ropts []zstdseek.ReaderOption
+			var wopts []zstdseek.WriterOption
 			if e.threads > 0 {
-				opts = append(opts, codec.WithConcurrency(e.threads))
+				ropts = append(ropts, zstdseek.WithConcurrency(e.threads))
+				wopts = append(wopts, zstdseek.WithConcurrency(e.threads))
 			}
 			if *level != "" || *frame != "" {
 				if !toZst {
@@ -56,20 +60,20 @@ and renamed into place; an existing OUT is replaced only with --force.`,
 				}
 			}
 			if *level != "" {
-				l, err := codec.ParseLevel(*level)
+				l, err := zstdseek.ParseLevel(*level)
 				if err != nil {
 					return e.usageError("--level %q: %s", *level, reason(err))
 				}
-				opts = append(opts, codec.WithLevel(l))
+				wopts = append(wopts, zstdseek.WithLevel(l))
 			}
 			if *frame != "" {
 				n, err := parseBytes(*frame)
-				if err != nil || n < 1 || n > codec.MaxFrameSize {
-					return e.usageError("--frame-size %q: want 1 to %d bytes", *frame, codec.MaxFrameSize)
+				if err != nil || n < 1 || n > zstdseek.MaxFrameSize {
+					return e.usageError("--frame-size %q: want 1 to %d bytes", *frame, zstdseek.MaxFrameSize)
 				}
-				opts = append(opts, codec.WithFrameSize(int(n)))
+				wopts = append(wopts, zstdseek.WithFrameSize(int(n)))
 			}
-			if err := e.convert(in, out, toZst, *force, opts); err != nil {
+			if err := e.convert(in, out, toZst, *force, ropts, wopts); err != nil {
 				label := in
 				var oe *outputError
 				if errors.As(err, &oe) {
@@ -90,14 +94,14 @@ type outputError struct{ err error }
 func (o *outputError) Error() string { return o.err.Error() }
 func (o *outputError) Unwrap() error { return o.err }
 
-func (e *env) convert(in, out string, toZst, force bool, opts []codec.Option) error {
+func (e *env) convert(in, out string, toZst, force bool, ropts []zstdseek.ReaderOption, wopts []zstdseek.WriterOption) error {
 	if !force {
 		if _, err := os.Lstat(out); err == nil {
 			return &outputError{fmt.Errorf("%w (use --force to replace it)", fs.ErrExist)}
 		}
 	}
 	if archive, key, ok := splitMember(in); ok {
-		return convertMember(archive, key, out, toZst, opts)
+		return convertMember(archive, key, out, toZst, wopts)
 	}
 	fi, err := os.Stat(in)
 	if err != nil {
@@ -126,15 +130,15 @@ func (e *env) convert(in, out string, toZst, force bool, opts []codec.Option) er
 			return err
 		}
 		a.Close()
-		return outputErrors(codec.CompressFile(out, in, opts...), out)
+		return outputErrors(npyzst.CompressFile(out, in, wopts...), out)
 	}
 	if !toZst {
 		// Exactly the bytes "zstd -d" gives, decompressed in parallel.
-		return outputErrors(codec.DecompressFile(out, in, opts...), out)
+		return outputErrors(npyzst.DecompressFile(out, in, ropts...), out)
 	}
 
 	// Recompress (another level or frame size), keeping the header bytes.
-	r, err := codec.OpenNpy(in, opts...)
+	r, err := npyzst.Open(in, ropts...)
 	if err != nil {
 		return err
 	}
@@ -147,7 +151,7 @@ func (e *env) convert(in, out string, toZst, force bool, opts []codec.Option) er
 		done <- err
 	}()
 	err = writeAtomic(out, func(f *os.File) error {
-		_, err := codec.CompressNpy(f, pr, opts...)
+		_, err := npyzst.Compress(f, pr, wopts...)
 		return err
 	})
 	pr.Close() // stops the decompressor if OUT failed first
@@ -159,7 +163,7 @@ func (e *env) convert(in, out string, toZst, force bool, opts []codec.Option) er
 
 // convertMember writes the array member key of an .npz archive as .npy
 // (its exact bytes) or .npy.zst, checking the member's CRC-32.
-func convertMember(archive, key, out string, toZst bool, opts []codec.Option) error {
+func convertMember(archive, key, out string, toZst bool, opts []zstdseek.WriterOption) error {
 	label := archive + ":" + key
 	z, err := npz.OpenReader(archive)
 	if err != nil {
@@ -182,7 +186,7 @@ func convertMember(archive, key, out string, toZst bool, opts []codec.Option) er
 		}
 		src := &errTap{r: raw, err: &inErr}
 		if toZst {
-			if _, err := codec.CompressNpy(f, src, opts...); err != nil {
+			if _, err := npyzst.Compress(f, src, opts...); err != nil {
 				return err
 			}
 		}

@@ -7,8 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/arrfile/arrfile/codec"
+	"github.com/arrfile/arrfile/codec/npyzst"
 	"github.com/arrfile/arrfile/codec/npz"
+	"github.com/arrfile/arrfile/codec/zstdseek"
 	"github.com/arrfile/arrfile/internal/numprint"
 	"github.com/arrfile/arrfile/npy"
 )
@@ -33,7 +34,7 @@ func FuzzShowFile(f *testing.F) {
 			f.Fatal(err)
 		}
 		var z bytes.Buffer
-		if _, err := codec.CompressNpy(&z, bytes.NewReader(raw), codec.WithFrameSize(64)); err != nil {
+		if _, err := npyzst.Compress(&z, bytes.NewReader(raw), zstdseek.WithFrameSize(64)); err != nil {
 			f.Fatal(err)
 		}
 		f.Add(z.Bytes(), "")

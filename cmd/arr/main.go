@@ -101,7 +101,7 @@ func reasonFor(label string, err error) string {
 	for {
 		before := msg
 		msg = strings.TrimPrefix(msg, label+": ")
-		for _, p := range []string{"npy: ", "mmfile: ", "codec: ", "npz: "} {
+		for _, p := range []string{"npy: ", "mmfile: ", "codec: ", "npz: ", "zstdseek: ", "npyzst: "} {
 			msg = strings.TrimPrefix(msg, p)
 		}
 		if msg == before {
@@ -258,7 +258,7 @@ func reason(err error) string {
 		err = next
 	}
 	msg := err.Error()
-	for _, p := range []string{"npy: ", "mmfile: ", "codec: ", "npz: "} {
+	for _, p := range []string{"npy: ", "mmfile: ", "codec: ", "npz: ", "zstdseek: ", "npyzst: "} {
 		msg = strings.TrimPrefix(msg, p)
 	}
 	return msg

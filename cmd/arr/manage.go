@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/arrfile/arrfile/codec"
+	"github.com/arrfile/arrfile/codec/npyzst"
 	"github.com/arrfile/arrfile/codec/npz"
 	"github.com/arrfile/arrfile/mmfile"
 )
@@ -76,14 +76,14 @@ func compressedEntries(dir string) ([]mmfile.Entry, map[string]string) {
 			en.Size, en.ModTime = fi.Size(), fi.ModTime()
 		}
 		if zst {
-			r, err := codec.OpenNpy(en.Path)
+			r, err := npyzst.Open(en.Path)
 			if err != nil {
 				en.Err = err
 			} else {
 				en.Header = r.Header
-				notes[name] = fmt.Sprintf("npy.zst, %d frames", r.NumFrames())
-				if !r.Seekable() {
-					notes[name] = "npy.zst, no seek table"
+				notes[name] = "npy.zst, no seek table"
+				if t := r.Zstd().SeekTable(); t != nil {
+					notes[name] = fmt.Sprintf("npy.zst, %d frames", len(t.Frames))
 				}
 				r.Close()
 			}
@@ -239,7 +239,7 @@ func removeArray(path string) error {
 	}
 	switch kind, _ := sniff(path); kind {
 	case kindZstd:
-		r, oerr := codec.OpenNpy(path)
+		r, oerr := npyzst.Open(path)
 		if oerr != nil {
 			return err
 		}

@@ -9,8 +9,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/arrfile/arrfile/codec"
+	"github.com/arrfile/arrfile/codec/npyzst"
 	"github.com/arrfile/arrfile/codec/npz"
+	"github.com/arrfile/arrfile/codec/zstdseek"
 	"github.com/arrfile/arrfile/mmfile"
 	"github.com/arrfile/arrfile/npy"
 )
@@ -198,9 +199,18 @@ func openNpy(name string, o openOptions) (*arrayHandle, error) {
 // front to back. The canonical bytes of a Fortran-order array (which must
 // be transposed) come from a temporary decompressed copy in $TMPDIR.
 func openZst(name string, o openOptions) (*arrayHandle, error) {
-	r, err := codec.OpenNpy(name, codec.WithConcurrency(o.threads))
+	r, err := npyzst.Open(name, zstdseek.WithConcurrency(o.threads))
 	if err != nil {
 		return nil, err
+	}
+	fi, err := os.Stat(name)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	frames, seekable := 0, r.Zstd().SeekTable() != nil
+	if seekable {
+		frames = len(r.Zstd().SeekTable().Frames)
 	}
 	h := r.Header
 	var spilled *mmfile.Array
@@ -216,7 +226,7 @@ func openZst(name string, o openOptions) (*arrayHandle, error) {
 		return spilled, nil
 	}
 	do := func(fn func(io.ReaderAt, []byte) error) error {
-		if r.Seekable() {
+		if seekable {
 			d, err := r.Data()
 			if err != nil {
 				return err
@@ -235,8 +245,8 @@ func openZst(name string, o openOptions) (*arrayHandle, error) {
 		return fn(&forwardReaderAt{r: s}, nil)
 	}
 	return &arrayHandle{
-		label: name, format: "npy.zst", header: h, fileSize: r.CompressedSize(),
-		zst: &zstInfo{compressedSize: r.CompressedSize(), frames: r.NumFrames(), seekable: r.Seekable()},
+		label: name, format: "npy.zst", header: h, fileSize: fi.Size(),
+		zst: &zstInfo{compressedSize: fi.Size(), frames: frames, seekable: seekable},
 		do:  do,
 		canonical: func(w io.Writer) error {
 			if !h.FortranOrder || len(h.Shape) < 2 {
@@ -416,7 +426,7 @@ func npzMember(z *npz.Reader, f *os.File, archive string, m npz.Member) (*arrayH
 
 // spillToTemp decompresses r into a temporary .npy file and maps it.
 // cleanup unmaps and removes it.
-func spillToTemp(r *codec.NpyReader) (*mmfile.Array, func(), error) {
+func spillToTemp(r *npyzst.Reader) (*mmfile.Array, func(), error) {
 	return spillStream(func(w io.Writer) error {
 		_, err := r.WriteTo(w)
 		return err

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arrfile/arrfile/codec"
+	"github.com/klauspost/compress/zstd"
 )
 
 // config holds the parsed command line.
@@ -31,10 +31,10 @@ type config struct {
 	plotPath  string
 	format    string // "table", "bench" or "both"
 	quiet     bool
-	python    string      // interpreter; "" finds one, "none" skips Python
-	populate  string      // consumers' mmfile populate mode (populateModes)
-	bigdata   int64       // --bigdata: size of the larger-than-RAM scan; 0 when not asked
-	zstdLevel codec.Level // compression level of the zstd transports
+	python    string            // interpreter; "" finds one, "none" skips Python
+	populate  string            // consumers' mmfile populate mode (populateModes)
+	bigdata   int64             // --bigdata: size of the larger-than-RAM scan; 0 when not asked
+	zstdLevel zstd.EncoderLevel // compression level of the zstd transports
 	timeout   time.Duration
 	args      []string // the command line, for the report
 }

@@ -62,7 +62,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arrfile/arrfile/codec"
+	"github.com/arrfile/arrfile/codec/zstdseek"
+	"github.com/klauspost/compress/zstd"
 )
 
 func main() {
@@ -97,7 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 	fs.StringVar(&cfg.populate, "populate", "default", "how consumers fill the page tables when they map: default (mmfile's choice: ahead on tmpfs and memfd, none on disk), ahead (fault in from the back on another core), none (page faults as they read), map (MAP_POPULATE) or advise (MADV_POPULATE_READ)")
 	fs.DurationVar(&cfg.timeout, "timeout", time.Minute, "declare a consumer dead after this long without an answer (plus 50ms per MiB)")
 	list := fs.Bool("list", false, "list the transports and exit")
-	zlevel := fs.String("zstd-level", codec.DefaultLevel.String(), "compression level of the zstd transports: fastest, default, better, best or a zstd level 1-22")
+	zlevel := fs.String("zstd-level", zstd.SpeedDefault.String(), "compression level of the zstd transports: fastest, default, better, best or a zstd level 1-22")
 	bigdata := fs.Bool("bigdata", false, "instead of the transports, scan a sparse .npy larger than memory in --disk-dir through a mapping, next to cat FILE >/dev/null")
 	bigSize := fs.String("bigdata-size", "", "size of the --bigdata file (default: twice the machine's memory)")
 	fs.Usage = func() {
@@ -132,7 +133,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 	case cfg.timeout <= 0:
 		return nil, false, fmt.Errorf("--timeout %v: must be positive", cfg.timeout)
 	}
-	if cfg.zstdLevel, err = codec.ParseLevel(*zlevel); err != nil {
+	if cfg.zstdLevel, err = zstdseek.ParseLevel(*zlevel); err != nil {
 		return nil, false, fmt.Errorf("--zstd-level: %w", err)
 	}
 	if *bigSize != "" && !*bigdata {

@@ -7,16 +7,18 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/arrfile/arrfile/codec"
+	"github.com/arrfile/arrfile/codec/npyzst"
+	"github.com/arrfile/arrfile/codec/zstdseek"
 	"github.com/arrfile/arrfile/mmfile"
 	"github.com/arrfile/arrfile/npy"
+	"github.com/klauspost/compress/zstd"
 )
 
 // zstd-disk: the producer compresses its slice into a seekable .npy.zst in
-// --disk-dir (codec.NpyWriter: the .npy header alone in the first frame,
+// --disk-dir (npyzst.Writer: the .npy header alone in the first frame,
 // then data frames compressed in parallel) and publishes it; the consumer
-// opens it (codec.OpenNpy), decompresses the data in parallel straight into
-// a new slice (NpyReader.ReadDataAt) and sums it.
+// opens it (npyzst.Open), decompresses the data in parallel straight into
+// a new slice (Reader.Data's ReadAt) and sums it.
 
 func init() {
 	consumers["zstd-disk"] = consumeZstd
@@ -33,7 +35,7 @@ func init() {
 			Name:       "zstd-disk",
 			Folder:     folderDisk,
 			Kind:       kindGo,
-			Desc:       "producer compresses its slice to a seekable .npy.zst in --disk-dir (codec.NpyWriter, fsync), consumer decompresses it in parallel into a new slice",
+			Desc:       "producer compresses its slice to a seekable .npy.zst in --disk-dir (npyzst.Writer, fsync), consumer decompresses it in parallel into a new slice",
 			Compressed: true,
 			MemNeed:    func(s int64) int64 { return s + 64<<20 },
 			Run:        runZstd("zstd-disk", false),
@@ -54,7 +56,7 @@ func init() {
 
 // writeNpyZst writes the first n elements of ds as a seekable .npy.zst and
 // publishes it as path (temporary file, fsync, rename, folder fsync).
-func writeNpyZst(ds *dataSet, n int, path string, level codec.Level) (err error) {
+func writeNpyZst(ds *dataSet, n int, path string, level zstd.EncoderLevel) (err error) {
 	f, err := mmfile.CreateTemp(path, 0o644)
 	if err != nil {
 		return err
@@ -65,7 +67,7 @@ func writeNpyZst(ds *dataSet, n int, path string, level codec.Level) (err error)
 			mmfile.AbandonTemp(f)
 		}
 	}()
-	zw, err := codec.NewNpyWriter(f, &npy.Header{DType: dtypeOf(ds), Shape: []int{n}}, codec.WithLevel(level), codec.WithName(path))
+	zw, err := npyzst.NewWriter(f, &npy.Header{DType: dtypeOf(ds), Shape: []int{n}}, zstdseek.WithLevel(level), zstdseek.WithName(path))
 	if err != nil {
 		return err
 	}
@@ -99,7 +101,7 @@ func runZstd(name string, cold bool) func(*bench, *dataSet, int) (measurement, e
 // a new slice and sums it.
 func consumeZstd(w *worker, req *request, _ io.Reader) (reply, error) {
 	t0 := time.Now()
-	r, err := codec.OpenNpy(req.Path, codec.WithConcurrency(runtime.GOMAXPROCS(0)))
+	r, err := npyzst.Open(req.Path, zstdseek.WithConcurrency(runtime.GOMAXPROCS(0)))
 	if err != nil {
 		return reply{}, err
 	}
@@ -122,7 +124,11 @@ func consumeZstd(w *worker, req *request, _ io.Reader) (reply, error) {
 	default:
 		return reply{}, fmt.Errorf("unsupported dtype %s", req.DType)
 	}
-	if err := r.ReadDataAt(data, 0); err != nil {
+	d, err := r.Data()
+	if err != nil {
+		return reply{}, err
+	}
+	if n, err := d.ReadAt(data, 0); n < len(data) {
 		return reply{}, err
 	}
 	t1 := time.Now()
