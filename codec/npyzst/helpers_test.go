@@ -95,3 +95,16 @@ func zstdCLI(t testing.TB) string {
 	}
 	return p
 }
+
+// writeNpyFile writes data as an .npy file (npy.Write into the file).
+func writeNpyFile[T npy.Elem](name string, data []T, shape ...int) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := npy.Write(f, data, shape...); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

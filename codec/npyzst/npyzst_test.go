@@ -338,7 +338,7 @@ func TestCompressDecompressFile(t *testing.T) {
 		data[i] = int64(i / 3)
 	}
 	src := filepath.Join(dir, "a.npy")
-	require.NoError(t, npy.WriteFile(src, data, 100, 100))
+	require.NoError(t, writeNpyFile(src, data, 100, 100))
 	zst := filepath.Join(dir, "a.npy.zst")
 	require.NoError(t, CompressFile(zst, src, zstdseek.WithLevel(zstd.SpeedBetterCompression), zstdseek.WithFrameSize(8000), zstdseek.WithConcurrency(2)))
 	back := filepath.Join(dir, "b.npy")
@@ -376,7 +376,7 @@ func TestStockZstdRestoresNpy(t *testing.T) {
 		data[i] = math.Round(math.Sin(float64(i)/1000)*1000) / 1000
 	}
 	src := filepath.Join(dir, "a.npy")
-	require.NoError(t, npy.WriteFile(src, data, 1000, 100))
+	require.NoError(t, writeNpyFile(src, data, 1000, 100))
 	zst := filepath.Join(dir, "a.npy.zst")
 	require.NoError(t, CompressFile(zst, src, zstdseek.WithFrameSize(64<<10)))
 	out, err := exec.Command(zstdBin, "-q", "-d", "-c", zst).Output()
