@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arrfile/arrfile/npy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/arrfile/arrfile/internal/atomicfile"
+	"github.com/arrfile/arrfile/npy"
 )
 
 func TestResolvePopulate(t *testing.T) {
@@ -20,14 +22,14 @@ func TestResolvePopulate(t *testing.T) {
 	defer f.Close()
 	assert.Equal(t, PopulateNone, resolvePopulate(PopulateNone, f, 1<<30))
 	assert.Equal(t, PopulateAdvise, resolvePopulate(PopulateAdvise, f, 1<<30))
-	if isMemoryFS(f) {
+	if atomicfile.InMemory(f) {
 		assert.Equal(t, PopulateAhead, resolvePopulate(PopulateDefault, f, aheadMin))
 		assert.Equal(t, PopulateNone, resolvePopulate(PopulateDefault, f, aheadMin-1))
 	}
 	d, err := os.Create(filepath.Join(t.TempDir(), "y"))
 	require.NoError(t, err)
 	defer d.Close()
-	if !isMemoryFS(d) {
+	if !atomicfile.InMemory(d) {
 		assert.Equal(t, PopulateNone, resolvePopulate(PopulateDefault, d, 1<<30))
 	}
 }

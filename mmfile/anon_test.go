@@ -9,10 +9,11 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/arrfile/arrfile/npy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/arrfile/arrfile/npy"
 )
 
 func init() {

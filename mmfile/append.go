@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/arrfile/arrfile/internal/atomicfile"
 	"github.com/arrfile/arrfile/npy"
 )
 
@@ -158,7 +159,7 @@ func (ap *Appender) Append(rows []byte) error {
 			return wrap("append", ap.path, err)
 		}
 	}
-	durable := !ap.opt.NoSync && !isMemoryFS(ap.f)
+	durable := !ap.opt.NoSync && !atomicfile.InMemory(ap.f)
 	if _, err := ap.f.WriteAt(rows, end); err != nil {
 		return wrap("append", ap.path, err)
 	}

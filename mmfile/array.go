@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"unsafe"
 
+	"github.com/arrfile/arrfile/internal/atomicfile"
 	"github.com/arrfile/arrfile/npy"
 )
 
@@ -98,13 +98,13 @@ func Create(name string, h *npy.Header, opt *Options) (*Array, error) {
 	if int64(int(total)) != total {
 		return nil, wrap("create", name, fmt.Errorf("%w: %d bytes do not fit in this machine's address space", npy.ErrBadShape, total))
 	}
-	f, tmp, err := newTemp(name, hb, total, &o)
+	f, err := newTemp(name, hb, total, &o)
 	if err != nil {
 		return nil, wrap("create", name, err)
 	}
-	a := &Array{path: name, tmp: tmp, f: f, hdr: hdr, mode: ReadWrite, opt: o}
+	a := &Array{path: name, tmp: f.Name(), f: f, hdr: hdr, mode: ReadWrite, opt: o}
 	if err := a.mapNew(int(total)); err != nil {
-		removeAndClose(f, tmp)
+		atomicfile.Abandon(f)
 		return nil, wrap("create", name, err)
 	}
 	return a, nil
@@ -323,26 +323,16 @@ func (a *Array) Publish() error {
 	if a.tmp == "" {
 		return wrap("publish", a.path, ErrPublished)
 	}
-	durable := !a.opt.NoSync && !isMemoryFS(a.f)
-	if durable {
+	if !a.opt.NoSync && !atomicfile.InMemory(a.f) {
 		if err := msync(a.m); err != nil {
 			return wrap("publish", a.path, err)
 		}
-		if err := syncFile(a.f); err != nil {
-			return wrap("publish", a.path, err)
-		}
 	}
-	if err := a.renameMapped(a.tmp, a.path); err != nil {
-		return wrap("publish", a.path, err)
+	renamed, err := a.renameMapped()
+	if renamed {
+		a.tmp = ""
 	}
-	a.tmp = ""
-	clearLive(a.f)
-	if durable {
-		if err := syncDirFn(filepath.Dir(a.path)); err != nil {
-			return wrap("publish", a.path, err)
-		}
-	}
-	return nil
+	return wrap("publish", a.path, err)
 }
 
 // Published reports whether the array is visible under its name: true
@@ -395,12 +385,8 @@ func (a *Array) release() error {
 		return err
 	}
 	// Abandoned: the temporary file goes before its in-use mark does.
-	rerr, cerr := removeAndClose(a.f, a.remove)
-	if err == nil {
-		err = cerr
-	}
-	if err == nil && !errors.Is(rerr, os.ErrNotExist) {
-		err = rerr
+	if e := atomicfile.Abandon(a.f); err == nil {
+		err = e
 	}
 	return err
 }

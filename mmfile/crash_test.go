@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arrfile/arrfile/internal/atomicfile"
 	"github.com/arrfile/arrfile/npy"
 )
 
@@ -51,6 +52,38 @@ func init() {
 		}
 		pause("published")
 		return a.Close()
+	}
+	// writer KIND PATH N: write an array of N float64 (3*i) to PATH with
+	// Write (KIND "write") or through atomicfile as the compressed formats
+	// and the arr command do (KIND "atomicfile"), print "writing" midway
+	// and wait for stdin (the parent kills it).
+	helpers["writer"] = func(args []string) error {
+		kind, path := args[0], args[1]
+		n, _ := strconv.Atoi(args[2])
+		data := make([]float64, n)
+		for i := range data {
+			data[i] = 3 * float64(i)
+		}
+		pause := func() {
+			fmt.Println("writing")
+			readStdinLine()
+		}
+		switch kind {
+		case "write":
+			writeHook = pause
+			return Write(path, data, nil, nil)
+		case "atomicfile":
+			f, err := atomicfile.Create(path, 0)
+			if err != nil {
+				return err
+			}
+			if _, err := f.Write(npy.Bytes(data[:n/2])); err != nil {
+				return err
+			}
+			pause()
+			return atomicfile.Publish(f, path, false)
+		}
+		return fmt.Errorf("unknown writer %q", kind)
 	}
 	// consumer PATH N: wait for PATH to appear, open it at once, and check
 	// every value is 3*i.
@@ -160,17 +193,69 @@ func TestProducerKilled(t *testing.T) {
 	}
 }
 
+// TestWriterKilled kills a producer process with SIGKILL in the middle of
+// each way of writing a file (Write, and atomicfile as codec's writers and
+// arr convert use it; Create is TestProducerKilled): its temporary file is
+// listed as live while it runs and left alone by RemoveStale, and once the
+// process is dead it is stale and RemoveStale removes it. Every writer's
+// temporary file is recognised (npy.WriteFile's own ".NAME.tmp-*" files
+// were not).
+func TestWriterKilled(t *testing.T) {
+	for _, kind := range []string{"write", "atomicfile"} {
+		t.Run(kind, func(t *testing.T) {
+			for dirName, dir := range map[string]string{"tmpfs": shmDir(t), "disk": t.TempDir()} {
+				path := filepath.Join(dir, "w.npy")
+				c := startHelper(t, "writer", kind, path, "100000")
+				c.expect(t, "writing")
+
+				entries, err := List(dir)
+				require.NoError(t, err)
+				require.Len(t, entries, 1, dirName)
+				e := entries[0]
+				assert.True(t, e.Temp, dirName)
+				assert.Equal(t, "w.npy", e.Target, dirName)
+				assert.True(t, e.Live, "%s: a running producer's temporary must be live", dirName)
+				removed, err := RemoveStale(dir, 0)
+				require.NoError(t, err)
+				assert.Empty(t, removed, "%s: RemoveStale removed a live producer's file", dirName)
+
+				require.NoError(t, c.cmd.Process.Kill())
+				c.cmd.Wait()
+
+				_, err = os.Stat(path)
+				assert.ErrorIs(t, err, os.ErrNotExist, dirName)
+				entries, err = List(dir)
+				require.NoError(t, err)
+				require.Len(t, entries, 1, dirName)
+				assert.False(t, entries[0].Live, dirName)
+				removed, err = RemoveStale(dir, 0)
+				require.NoError(t, err)
+				assert.Equal(t, []string{e.Path}, removed, dirName)
+				assertEmpty(t, dir)
+			}
+		})
+	}
+}
+
 // syncLog records the durability calls of Publish and Write.
 type syncLog struct{ calls []string }
 
 func (l *syncLog) install(t *testing.T) {
-	t.Cleanup(func() {
-		syncFile = func(f *os.File) error { return f.Sync() }
-		syncDirFn, renameFile = syncDir, os.Rename
-	})
+	restore(t)
 	syncFile = func(f *os.File) error { l.calls = append(l.calls, "fsync file"); return f.Sync() }
-	syncDirFn = func(d string) error { l.calls = append(l.calls, "fsync dir"); return syncDir(d) }
-	renameFile = func(a, b string) error { l.calls = append(l.calls, "rename"); return os.Rename(a, b) }
+	atomicfile.TestHookSync = syncFile
+	dir := atomicfile.TestHookSyncDir
+	atomicfile.TestHookSyncDir = func(d string) error { l.calls = append(l.calls, "fsync dir"); return dir(d) }
+	atomicfile.TestHookRename = func(a, b string) error { l.calls = append(l.calls, "rename"); return os.Rename(a, b) }
+}
+
+// restore puts the fault-injection hooks back at the end of the test.
+func restore(t *testing.T) {
+	sync, syncDir, rename := atomicfile.TestHookSync, atomicfile.TestHookSyncDir, atomicfile.TestHookRename
+	t.Cleanup(func() {
+		syncFile = (*os.File).Sync
+		atomicfile.TestHookSync, atomicfile.TestHookSyncDir, atomicfile.TestHookRename = sync, syncDir, rename
+	})
 }
 
 // TestDurabilityOrder: on disk, publishing fsyncs the file before the
@@ -218,7 +303,7 @@ func isMemoryDir(dir string) bool {
 		return false
 	}
 	defer f.Close()
-	return isMemoryFS(f)
+	return atomicfile.InMemory(f)
 }
 
 // TestInjectedIOErrors: an fsync or rename error fails Publish and Write,
@@ -231,10 +316,7 @@ func TestInjectedIOErrors(t *testing.T) {
 	}
 	path := filepath.Join(disk, "x.npy")
 	require.NoError(t, Write(path, []float64{1, 1, 1}, nil, nil))
-	t.Cleanup(func() {
-		syncFile = func(f *os.File) error { return f.Sync() }
-		syncDirFn, renameFile = syncDir, os.Rename
-	})
+	restore(t)
 	check := func(what string) {
 		t.Helper()
 		got, _, err := npy.ReadFile[float64](path)
@@ -244,7 +326,7 @@ func TestInjectedIOErrors(t *testing.T) {
 		assert.Len(t, des, 1, what)
 	}
 
-	syncFile = func(*os.File) error { return syscall.EIO }
+	atomicfile.TestHookSync = func(*os.File) error { return syscall.EIO }
 	a, err := Create(path, f8(5), nil)
 	require.NoError(t, err)
 	assert.ErrorIs(t, a.Publish(), syscall.EIO)
@@ -253,9 +335,9 @@ func TestInjectedIOErrors(t *testing.T) {
 	check("fsync error in Publish")
 	assert.ErrorIs(t, Write(path, []float64{2}, nil, nil), syscall.EIO)
 	check("fsync error in Write")
-	syncFile = func(f *os.File) error { return f.Sync() }
+	atomicfile.TestHookSync = (*os.File).Sync
 
-	renameFile = func(string, string) error { return syscall.EIO }
+	atomicfile.TestHookRename = func(string, string) error { return syscall.EIO }
 	a, err = Create(path, f8(5), nil)
 	require.NoError(t, err)
 	assert.ErrorIs(t, a.Publish(), syscall.EIO)
@@ -263,11 +345,11 @@ func TestInjectedIOErrors(t *testing.T) {
 	check("rename error in Publish")
 	assert.ErrorIs(t, Write(path, []float64{2}, nil, nil), syscall.EIO)
 	check("rename error in Write")
-	renameFile = os.Rename
+	atomicfile.TestHookRename = os.Rename
 
 	// A folder fsync error comes after the rename: the new file is in place
 	// but the caller learns it may not survive a power loss.
-	syncDirFn = func(string) error { return syscall.EIO }
+	atomicfile.TestHookSyncDir = func(string) error { return syscall.EIO }
 	assert.ErrorIs(t, Write(path, []float64{2}, nil, nil), syscall.EIO)
 	got, _, err := npy.ReadFile[float64](path)
 	require.NoError(t, err)

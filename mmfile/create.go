@@ -3,64 +3,23 @@ package mmfile
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
+
+	"github.com/arrfile/arrfile/internal/atomicfile"
 )
-
-// tempSuffix ends the names of the temporary files that Create and the
-// Write functions make; List and RemoveStale recognise them by it.
-const tempSuffix = ".arrtmp"
-
-// isTempName reports whether base is the name of an mmfile temporary file,
-// and returns the name it was to be published under.
-func isTempName(base string) (target string, ok bool) {
-	if !strings.HasPrefix(base, ".") || !strings.HasSuffix(base, tempSuffix) {
-		return "", false
-	}
-	s := strings.TrimSuffix(base[1:], tempSuffix)
-	i := strings.LastIndexByte(s, '.')
-	if i <= 0 {
-		return "", false
-	}
-	return s[:i], true
-}
 
 // Hooks for fault-injection tests.
 var (
 	fallocateFn = fallocate
-	syncFile    = func(f *os.File) error { return f.Sync() }
-	renameFile  = os.Rename
-	syncDirFn   = syncDir
+	syncFile    = (*os.File).Sync // Sync and Appender; atomicfile's hooks for publishing
 	freeSpaceFn = freeSpace
 	// reserveChunk is the largest fallocate call: long calls on tmpfs are
 	// interrupted by signals (Go's preemption among them) and undone, so
 	// very large reservations are made in pieces.
 	reserveChunk int64 = 256 << 20
 )
-
-// createTemp creates a temporary file for base in dir with permission
-// perm (applied regardless of umask) and marks it live: on Linux before its
-// name appears (createLiveTemp), elsewhere just after. On error nothing is
-// left on disk.
-func createTemp(dir, base string, perm fs.FileMode) (*os.File, error) {
-	if f, ok := createLiveTemp(dir, base, perm); ok {
-		return f, nil
-	}
-	f, err := os.CreateTemp(dir, "."+base+".*"+tempSuffix)
-	if err != nil {
-		return nil, err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, err
-	}
-	setLive(f)
-	return f, nil
-}
 
 // minReserveChunk is the smallest piece reserve falls back to on ENOMEM or
 // repeated EINTR.
@@ -69,28 +28,21 @@ const minReserveChunk = 1 << 20
 // newTemp creates the temporary file for name, reserves total bytes (or
 // just sets the size with o.Sparse) and writes the header hb at offset 0.
 // On error nothing is left on disk.
-func newTemp(name string, hb []byte, total int64, o *Options) (f *os.File, tmp string, err error) {
-	dir, base := filepath.Split(name)
-	if dir == "" {
-		dir = "."
-	}
-	dir = filepath.Clean(dir)
-	if base == "" || base == "." || base == ".." {
-		return nil, "", errors.New("no file name")
-	}
+func newTemp(name string, hb []byte, total int64, o *Options) (f *os.File, err error) {
+	dir := filepath.Dir(name)
 	if !o.Sparse {
 		if free, ok := freeSpaceFn(dir); ok && free < total {
-			return nil, "", &SpaceError{Dir: dir, Need: total, Free: free}
+			return nil, &SpaceError{Dir: dir, Need: total, Free: free}
 		}
 	}
-	file, err := createTemp(dir, base, o.perm())
+	tmp, err := atomicfile.Create(name, o.perm())
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	f, tmp = file, file.Name()
+	f = tmp
 	defer func() {
 		if err != nil {
-			removeAndClose(file, file.Name())
+			atomicfile.Abandon(tmp)
 		}
 	}()
 	// The size is set before the space is reserved, so that a tmpfs mounted
@@ -105,14 +57,14 @@ func newTemp(name string, hb []byte, total int64, o *Options) (f *os.File, tmp s
 			if !ok {
 				free = -1
 			}
-			return nil, "", &SpaceError{Dir: dir, Need: total, Free: free, Err: err}
+			return nil, &SpaceError{Dir: dir, Need: total, Free: free, Err: err}
 		}
-		return nil, "", err
+		return nil, err
 	}
 	if _, err = f.WriteAt(hb, 0); err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	return f, tmp, nil
+	return f, nil
 }
 
 // reserve allocates the blocks of f in [off, end), extending the file to
@@ -165,56 +117,4 @@ func writeZeros(f *os.File, off, end int64) error {
 		}
 	}
 	return nil
-}
-
-// finish makes the fully written temporary file tmp visible as name: it
-// fsyncs f on disk-backed storage (unless o.NoSync), renames tmp to name and
-// closes f (closes first where open files cannot be renamed) and fsyncs the
-// folder. f is closed in every case; on error before the rename tmp is
-// removed.
-func finish(f *os.File, tmp, name string, o *Options) error {
-	durable := !o.NoSync && !isMemoryFS(f)
-	if durable {
-		if err := syncFile(f); err != nil {
-			removeAndClose(f, tmp)
-			return err
-		}
-	}
-	if !closeBeforeRename {
-		// Renamed while still open, so the in-use mark lasts until the
-		// file has its final name: RemoveStale never sees it unmarked.
-		if err := renameFile(tmp, name); err != nil {
-			os.Remove(tmp)
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-	} else {
-		if err := f.Close(); err != nil {
-			os.Remove(tmp)
-			return err
-		}
-		if err := renameFile(tmp, name); err != nil {
-			os.Remove(tmp)
-			return err
-		}
-	}
-	if durable {
-		return syncDirFn(filepath.Dir(name))
-	}
-	return nil
-}
-
-// removeAndClose removes the temporary file path and closes f, its open
-// file: removing first where the system allows it, so that the file never
-// exists without its in-use mark.
-func removeAndClose(f *os.File, path string) (rerr, cerr error) {
-	if !closeBeforeRename {
-		rerr = os.Remove(path)
-		return rerr, f.Close()
-	}
-	cerr = f.Close()
-	return os.Remove(path), cerr
 }

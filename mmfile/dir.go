@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arrfile/arrfile/internal/atomicfile"
 	"github.com/arrfile/arrfile/npy"
 )
 
@@ -92,7 +93,7 @@ func List(dir string) ([]Entry, error) {
 // inspect describes one file; ok is false if it is not an array.
 func inspect(dir, name string) (Entry, bool) {
 	e := Entry{Name: name, Path: filepath.Join(dir, name)}
-	e.Target, e.Temp = isTempName(name)
+	e.Target, e.Temp = atomicfile.Target(name)
 	fi, err := os.Lstat(e.Path)
 	if err != nil || !fi.Mode().IsRegular() {
 		return e, false
@@ -111,7 +112,7 @@ func inspect(dir, name string) (Entry, bool) {
 		return e, false
 	}
 	if e.Temp {
-		e.Live = isLive(e.Path)
+		e.Live = atomicfile.Live(e.Path)
 	}
 	if !isNpy {
 		e.Err = fmt.Errorf("%w: no .npy magic at the start", npy.ErrBadMagic)
@@ -148,7 +149,7 @@ func RemoveStale(dir string, olderThan time.Duration) ([]string, error) {
 		if !e.Temp || e.Live || e.ModTime.After(cutoff) {
 			continue
 		}
-		if isLive(e.Path) { // it may have been opened since List
+		if atomicfile.Live(e.Path) { // it may have been opened since List
 			continue
 		}
 		if err := os.Remove(e.Path); err != nil {
@@ -176,7 +177,7 @@ func Remove(name string) error {
 	if !fi.Mode().IsRegular() {
 		return wrap("remove", name, fmt.Errorf("%w: not a regular file", ErrNotArray))
 	}
-	if _, tmp := isTempName(filepath.Base(name)); !tmp {
+	if _, tmp := atomicfile.Target(filepath.Base(name)); !tmp {
 		f, err := os.Open(name)
 		if err != nil {
 			return wrap("remove", name, err)

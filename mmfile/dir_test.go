@@ -84,22 +84,6 @@ func TestListAndRemove(t *testing.T) {
 	assert.Len(t, entries, 2) // broken.npy, short.npy
 }
 
-func TestTempNames(t *testing.T) {
-	for name, want := range map[string]string{
-		".a.npy.123.arrtmp":     "a.npy",
-		".x.y.npy.9.arrtmp":     "x.y.npy",
-		"a.npy.123.arrtmp":      "",
-		".arrtmp":               "",
-		"..arrtmp":              "",
-		".a.npy":                "",
-		".noversion.arrtmp.npy": "",
-	} {
-		got, ok := isTempName(name)
-		assert.Equal(t, want != "", ok, name)
-		assert.Equal(t, want, got, name)
-	}
-}
-
 func TestFormatBytes(t *testing.T) {
 	assert.Equal(t, "512 B", formatBytes(512))
 	assert.Equal(t, "1.0 KiB", formatBytes(1024))

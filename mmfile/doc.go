@@ -39,9 +39,9 @@
 //   - growing: Appender adds rows in place, keeping a valid .npy;
 //   - embedded arrays: OpenSection maps an .npy that starts inside a file,
 //     such as a stored member of an .npz archive;
-//   - housekeeping: List, Remove and RemoveStale for the shared folder, and
-//     CreateTemp, PublishTemp and AbandonTemp for writers of other files
-//     (.npy.zst, .npz) that want the same temporaries and cleanup.
+//   - housekeeping: List, Remove and RemoveStale for the shared folder; they
+//     recognise the temporary files of every writer in this module (arrays,
+//     .npy.zst, .npz), which share one temp-and-rename.
 //
 // See docs/sharing.md in the repository for examples across Go and Python,
 // the memory model and the cleanup rules.

@@ -174,30 +174,3 @@ func ExampleList() {
 // Files of other kinds (a .npy.zst, an .npz, a report) are published the
 // same way as arrays: written under a live temporary name that List shows
 // and RemoveStale cleans up if the writer crashes, then renamed into place.
-func ExampleCreateTemp() {
-	dir, err := os.MkdirTemp("", "example")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	name := filepath.Join(dir, "notes.txt")
-
-	f, err := mmfile.CreateTemp(name, 0o644)
-	if err != nil {
-		log.Fatal(err)
-	}
-	entries, _ := mmfile.List(dir)
-	fmt.Println(len(entries), entries[0].Temp, entries[0].Target)
-	if _, err := f.WriteString("complete\n"); err != nil {
-		mmfile.AbandonTemp(f) // removes the temporary file
-		log.Fatal(err)
-	}
-	if err := mmfile.PublishTemp(f, name, nil); err != nil {
-		log.Fatal(err)
-	}
-	b, _ := os.ReadFile(name)
-	fmt.Print(string(b))
-	// Output:
-	// 1 true notes.txt
-	// complete
-}

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	mmap "github.com/edsrzf/mmap-go"
+
+	"github.com/arrfile/arrfile/internal/atomicfile"
 )
 
 // resolvePopulate turns PopulateDefault into the strategy for f.
@@ -12,7 +14,7 @@ func resolvePopulate(p Populate, f *os.File, size int64) Populate {
 	if p != PopulateDefault {
 		return p
 	}
-	if size >= aheadMin && isMemoryFS(f) {
+	if size >= aheadMin && atomicfile.InMemory(f) {
 		return PopulateAhead
 	}
 	return PopulateNone

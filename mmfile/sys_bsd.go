@@ -3,7 +3,6 @@
 package mmfile
 
 import (
-	"io/fs"
 	"os"
 )
 
@@ -14,8 +13,6 @@ import (
 // files (RemoveStale goes by age alone).
 
 func freeSpace(dir string) (int64, bool) { return 0, false }
-
-func isMemoryFS(f *os.File) bool { return false }
 
 func fallocate(f *os.File, off, n int64) error { return errNoFallocate }
 
@@ -35,15 +32,4 @@ const (
 	lockNone      = 0
 )
 
-func setLive(f *os.File)      {}
-func clearLive(f *os.File)    {}
-func isLive(path string) bool { return false }
-
 func populateChunk(m []byte, write bool) error { return ErrUnsupported }
-
-// createLiveTemp is not available here (no O_TMPFILE); temporary files are
-// created the portable way.
-func createLiveTemp(dir, base string, perm fs.FileMode) (*os.File, bool) { return nil, false }
-
-// closeBeforeRename is false: Unix renames and removes open files.
-const closeBeforeRename = false

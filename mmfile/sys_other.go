@@ -4,9 +4,10 @@ package mmfile
 
 import (
 	"errors"
-	"io/fs"
 	"net"
 	"os"
+
+	"github.com/arrfile/arrfile/internal/atomicfile"
 )
 
 var errPinnedPublish = errors.New("cannot publish a pinned array on this system (the file must be unmapped to be renamed)")
@@ -23,8 +24,6 @@ func freeSpace(dir string) (int64, bool) { return 0, false }
 // multiples of its 64 KiB allocation granularity, a multiple of the page
 // size elsewhere too.
 func mapAlignment() int64 { return max(64<<10, int64(os.Getpagesize())) }
-
-func isMemoryFS(f *os.File) bool { return false }
 
 func fallocate(f *os.File, off, n int64) error { return errNoFallocate }
 
@@ -50,56 +49,9 @@ const (
 
 func madvise(m []byte, adv Advice) error { return nil }
 
-func setLive(f *os.File)      {}
-func clearLive(f *os.File)    {}
-func isLive(path string) bool { return false }
-
 func dirWritable(dir string) bool {
 	fi, err := os.Stat(dir)
 	return err == nil && fi.IsDir()
-}
-
-func syncDir(dir string) error { return nil }
-
-// renameMapped unmaps and closes the file, renames it and maps it again at
-// the same size: Windows refuses to rename an open file. Slices from Bytes
-// and Slice taken before Publish are invalid afterwards on these systems, so
-// Publish refuses while the array is pinned.
-func (a *Array) renameMapped(from, to string) error {
-	if a.pins > 0 {
-		return errPinnedPublish
-	}
-	length := len(a.m)
-	if err := msync(a.m); err != nil {
-		return err
-	}
-	if err := unmap(a.m); err != nil {
-		return err
-	}
-	a.m, a.data = nil, nil
-	if err := a.f.Close(); err != nil {
-		return err
-	}
-	rerr := renameFile(from, to)
-	name := to
-	if rerr != nil {
-		name = from
-	}
-	f, err := os.OpenFile(name, os.O_RDWR, 0)
-	if err != nil {
-		a.released = true
-		a.closed = true
-		return err
-	}
-	m, err := mapFile(f, length, ReadWrite, PopulateNone)
-	if err != nil {
-		f.Close()
-		a.released = true
-		a.closed = true
-		return err
-	}
-	a.f, a.m, a.data = f, m, m[a.hdr.DataOffset:length:length]
-	return rerr
 }
 
 // Send is not available on this system.
@@ -112,10 +64,38 @@ func Receive(conn *net.UnixConn, mode Mode, opt *Options) (*Array, error) {
 
 func populateChunk(m []byte, write bool) error { return ErrUnsupported }
 
-// createLiveTemp is not available here (no O_TMPFILE); temporary files are
-// created the portable way.
-func createLiveTemp(dir, base string, perm fs.FileMode) (*os.File, bool) { return nil, false }
-
-// closeBeforeRename is true: Windows can neither rename nor remove an open
-// file.
-const closeBeforeRename = true
+// renameMapped unmaps the array, publishes its file (closing it: Windows
+// refuses to rename an open file) and maps it again at the same size.
+// Slices from Bytes and Slice taken before Publish are invalid afterwards
+// on these systems, so Publish refuses while the array is pinned. If the
+// rename fails, the temporary file is gone and the array is closed.
+func (a *Array) renameMapped() (renamed bool, err error) {
+	if a.pins > 0 {
+		return false, errPinnedPublish
+	}
+	length := len(a.m)
+	if err := msync(a.m); err != nil {
+		return false, err
+	}
+	if err := unmap(a.m); err != nil {
+		return false, err
+	}
+	a.m, a.data = nil, nil
+	if err := atomicfile.Publish(a.f, a.path, a.opt.NoSync); err != nil {
+		a.released, a.closed = true, true
+		return false, err
+	}
+	f, err := os.OpenFile(a.path, os.O_RDWR, 0)
+	if err != nil {
+		a.released, a.closed = true, true
+		return true, err
+	}
+	m, err := mapFile(f, length, ReadWrite, PopulateNone)
+	if err != nil {
+		f.Close()
+		a.released, a.closed = true, true
+		return true, err
+	}
+	a.f, a.m, a.data = f, m, m[a.hdr.DataOffset:length:length]
+	return true, nil
+}

@@ -10,6 +10,8 @@ import (
 	"runtime"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/arrfile/arrfile/internal/atomicfile"
 )
 
 // mapAlignment is the granularity of mapping offsets: the page size.
@@ -80,27 +82,6 @@ func dirWritable(dir string) bool {
 	return unix.Access(dir, unix.W_OK|unix.X_OK) == nil
 }
 
-// syncDir fsyncs a folder so that a rename in it is durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync folder %s: %w", dir, err)
-	}
-	return nil
-}
-
-// renameMapped renames the array's open, mapped file; POSIX allows it.
-func (a *Array) renameMapped(from, to string) error {
-	return renameFile(from, to)
-}
-
 // Send passes the array's file descriptor to the process at the other end
 // of a Unix domain socket (SCM_RIGHTS), typically an anonymous array from
 // CreateAnon. The receiver maps it with Receive; the array stays valid for
@@ -163,4 +144,10 @@ func connName(conn *net.UnixConn) string {
 		return a.String()
 	}
 	return "unix socket"
+}
+
+// renameMapped publishes the array's open, mapped file; POSIX renames
+// open files. renamed reports whether the name now is the array's file.
+func (a *Array) renameMapped() (renamed bool, err error) {
+	return atomicfile.Rename(a.f, a.path, a.opt.NoSync)
 }

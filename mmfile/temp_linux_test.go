@@ -12,9 +12,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/arrfile/arrfile/internal/atomicfile"
 )
 
-// TestTempNeverSeenUnmarked runs producers (CreateTemp, Create and Write,
+// TestTempNeverSeenUnmarked runs producers (atomicfile, Create and Write,
 // each published or abandoned) while another goroutine calls
 // RemoveStale(dir, 0) as fast as it can: a temporary file is marked live
 // from the moment its name appears until it is renamed or removed, so
@@ -24,8 +27,8 @@ func TestTempNeverSeenUnmarked(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			// The file-system must support O_TMPFILE for the guarantee;
 			// say so if it does not.
-			if f, ok := createLiveTemp(dir, "probe", 0o600); ok {
-				removeAndClose(f, f.Name())
+			if fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600); err == nil {
+				unix.Close(fd)
 			} else {
 				t.Skipf("%s: no O_TMPFILE here; temporaries are marked just after creation", dir)
 			}
@@ -43,14 +46,14 @@ func TestTempNeverSeenUnmarked(t *testing.T) {
 			o := &Options{NoSync: true}
 			for i := range 150 {
 				target := filepath.Join(dir, fmt.Sprintf("f%d", i))
-				f, err := CreateTemp(target, 0)
+				f, err := atomicfile.Create(target, 0)
 				require.NoError(t, err)
 				_, err = f.WriteString("x")
 				require.NoError(t, err)
 				if i%2 == 0 {
-					require.NoError(t, PublishTemp(f, target, o), "publish %d", i)
+					require.NoError(t, atomicfile.Publish(f, target, true), "publish %d", i)
 				} else {
-					require.NoError(t, AbandonTemp(f))
+					require.NoError(t, atomicfile.Abandon(f))
 				}
 				a, err := Create(target+".npy", f8(16), o)
 				require.NoError(t, err)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/arrfile/arrfile/internal/atomicfile"
 	"github.com/arrfile/arrfile/npy"
 )
 
@@ -51,12 +52,15 @@ func WriteBytes(name string, h *npy.Header, data []byte, opt *Options) error {
 	}
 	nr := o
 	nr.Sparse = true // checked above; the writes allocate the blocks
-	f, tmp, err := newTemp(name, hb, total, &nr)
+	f, err := newTemp(name, hb, total, &nr)
 	if err != nil {
 		return wrap("write", name, err)
 	}
+	if writeHook != nil {
+		writeHook()
+	}
 	if err := writeAtParallel(f, data, hdr.DataOffset); err != nil {
-		removeAndClose(f, tmp)
+		atomicfile.Abandon(f)
 		if errors.Is(err, syscall.ENOSPC) {
 			free, ok := freeSpace(dir)
 			if !ok {
@@ -66,8 +70,12 @@ func WriteBytes(name string, h *npy.Header, data []byte, opt *Options) error {
 		}
 		return wrap("write", name, err)
 	}
-	return wrap("write", name, finish(f, tmp, name, &o))
+	return wrap("write", name, atomicfile.Publish(f, name, o.NoSync))
 }
+
+// writeHook, when set, runs in Write once the temporary file exists with
+// its header and before the data goes in (for the crash tests).
+var writeHook func()
 
 // parallelWriteMin is the size from which writeAtParallel splits the work:
 // on tmpfs most of a write's time goes to allocating and filling new pages,

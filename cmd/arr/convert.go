@@ -11,11 +11,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/arrfile/arrfile/codec/npyzst"
 	"github.com/arrfile/arrfile/codec/npz"
 	"github.com/arrfile/arrfile/codec/zstdseek"
+	"github.com/arrfile/arrfile/internal/atomicfile"
 	"github.com/arrfile/arrfile/mmfile"
-	"github.com/klauspost/compress/zstd"
 )
 
 var convertCmd = &command{
@@ -230,6 +232,7 @@ func outputErrors(err error, out string) error {
 	var le *os.LinkError
 	switch {
 	case errors.As(err, &me) && me.Path == out,
+		errors.As(err, &pe) && pe.Path == out,
 		errors.As(err, &le),
 		errors.As(err, &pe) && filepath.Dir(pe.Path) == filepath.Dir(out) && strings.HasPrefix(filepath.Base(pe.Path), "."+filepath.Base(out)):
 		return &outputError{err}
@@ -238,19 +241,19 @@ func outputErrors(err error, out string) error {
 }
 
 // writeAtomic writes name through a temporary file in its folder, renamed
-// into place when fill succeeds. The temporary file is mmfile's (hidden
+// into place when fill succeeds. The temporary file is atomicfile's (hidden
 // .NAME.RANDOM.arrtmp, marked live while this process runs), so if arr
 // crashes mid-way, arr ls lists it and arr gc removes it.
 func writeAtomic(name string, fill func(*os.File) error) error {
-	f, err := mmfile.CreateTemp(name, 0o644)
+	f, err := atomicfile.Create(name, 0o644)
 	if err != nil {
 		return err
 	}
 	if err := fill(f); err != nil {
-		mmfile.AbandonTemp(f)
+		atomicfile.Abandon(f)
 		return err
 	}
-	return mmfile.PublishTemp(f, name, nil)
+	return atomicfile.Publish(f, name, false)
 }
 
 // parseBytes reads a byte count: 1048576, 64k, 4M, 4MiB, 1G (binary units).

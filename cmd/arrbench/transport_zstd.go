@@ -7,11 +7,12 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/arrfile/arrfile/codec/npyzst"
 	"github.com/arrfile/arrfile/codec/zstdseek"
-	"github.com/arrfile/arrfile/mmfile"
+	"github.com/arrfile/arrfile/internal/atomicfile"
 	"github.com/arrfile/arrfile/npy"
-	"github.com/klauspost/compress/zstd"
 )
 
 // zstd-disk: the producer compresses its slice into a seekable .npy.zst in
@@ -57,14 +58,14 @@ func init() {
 // writeNpyZst writes the first n elements of ds as a seekable .npy.zst and
 // publishes it as path (temporary file, fsync, rename, folder fsync).
 func writeNpyZst(ds *dataSet, n int, path string, level zstd.EncoderLevel) (err error) {
-	f, err := mmfile.CreateTemp(path, 0o644)
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
 	published := false
 	defer func() {
 		if !published {
-			mmfile.AbandonTemp(f)
+			atomicfile.Abandon(f)
 		}
 	}()
 	zw, err := npyzst.NewWriter(f, &npy.Header{DType: dtypeOf(ds), Shape: []int{n}}, zstdseek.WithLevel(level), zstdseek.WithName(path))
@@ -79,7 +80,7 @@ func writeNpyZst(ds *dataSet, n int, path string, level zstd.EncoderLevel) (err 
 	}
 	// fsync, rename, folder fsync (on disk); f is closed either way.
 	published = true
-	return mmfile.PublishTemp(f, path, nil)
+	return atomicfile.Publish(f, path, false)
 }
 
 // runZstd returns the Run function of zstd-disk (cold: with the file's

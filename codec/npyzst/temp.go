@@ -3,24 +3,21 @@ package npyzst
 import (
 	"os"
 
-	"github.com/arrfile/arrfile/mmfile"
+	"github.com/arrfile/arrfile/internal/atomicfile"
 )
 
 // writeAtomic writes name through a temporary file in the same folder and
 // renames it into place if fill succeeds; otherwise it removes the
-// temporary file and name is untouched.
-//
-// This is the package's only use of mmfile (mmfile.CreateTemp, PublishTemp,
-// AbandonTemp), kept in this file until the shared temp-and-rename lives in
-// internal/atomicfile (Create, Publish, Abandon).
+// temporary file and name is untouched. The temp-and-rename is
+// internal/atomicfile, the one every arrfile writer uses.
 func writeAtomic(name string, fill func(*os.File) error) error {
-	f, err := mmfile.CreateTemp(name, 0o644)
+	f, err := atomicfile.Create(name, 0o644)
 	if err != nil {
 		return err
 	}
 	if err := fill(f); err != nil {
-		mmfile.AbandonTemp(f)
+		atomicfile.Abandon(f)
 		return err
 	}
-	return mmfile.PublishTemp(f, name, nil)
+	return atomicfile.Publish(f, name, false)
 }

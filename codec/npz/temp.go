@@ -3,16 +3,14 @@ package npz
 import (
 	"os"
 
-	"github.com/arrfile/arrfile/mmfile"
+	"github.com/arrfile/arrfile/internal/atomicfile"
 )
 
-// The temp-and-rename of Create: mmfile's temporary files, until they move
-// to internal/atomicfile (Create(name, perm), Publish(f, name, noSync),
-// Abandon(f)), which this file then calls instead. It is the package's
-// only use of mmfile.
+// The temp-and-rename of Create: internal/atomicfile, the one every
+// arrfile writer uses.
 
-func createTemp(name string) (*os.File, error) { return mmfile.CreateTemp(name, 0o644) }
+func createTemp(name string) (*os.File, error) { return atomicfile.Create(name, 0o644) }
 
-func publishTemp(f *os.File, name string) error { return mmfile.PublishTemp(f, name, nil) }
+func publishTemp(f *os.File, name string) error { return atomicfile.Publish(f, name, false) }
 
-func abandonTemp(f *os.File) error { return mmfile.AbandonTemp(f) }
+func abandonTemp(f *os.File) error { return atomicfile.Abandon(f) }

@@ -1,0 +1,13 @@
+package atomicfile
+
+import "errors"
+
+// Errors of Create, Publish, Rename and Abandon.
+var (
+	// ErrNoName means the name given to Create has no file name to
+	// publish under (it ends in a separator, "." or "..").
+	ErrNoName = errors.New("atomicfile: no file name")
+	// ErrNotTemp means the file given to Publish, Rename or Abandon is not
+	// a temporary file from Create (for that name); it is left as it is.
+	ErrNotTemp = errors.New("atomicfile: not a temporary file from Create")
+)
