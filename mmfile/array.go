@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"slices"
 	"sync"
-	"unsafe"
 
 	"github.com/arrfile/arrfile/internal/atomicfile"
 	"github.com/arrfile/arrfile/npy"
@@ -495,7 +495,7 @@ func Slice[T npy.Elem](a *Array) ([]T, error) {
 				hint = "; an .npz archive written with npz.WithAlignment(64) aligns every stored member's data"
 			}
 			err = fmt.Errorf("%w: the data starts at byte %d of the file, not a multiple of %d (Bytes still gives the raw data%s)",
-				err, a.section+a.hdr.DataOffset, unsafe.Alignof(*new(T)), hint)
+				err, a.section+a.hdr.DataOffset, reflect.TypeFor[T]().Align(), hint)
 		}
 		return nil, wrap("view", a.path, err)
 	}
@@ -574,13 +574,4 @@ func index(shape []int, fortran bool, idx []int) (int, error) {
 		step *= shape[i]
 	}
 	return pos, nil
-}
-
-// contains reports whether addr is inside mapping m.
-func contains(addr uintptr, m []byte) bool {
-	if len(m) == 0 {
-		return false
-	}
-	base := uintptr(unsafe.Pointer(unsafe.SliceData(m)))
-	return addr >= base && addr-base < uintptr(len(m))
 }

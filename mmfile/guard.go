@@ -149,3 +149,12 @@ func (a *Array) faultError(addr uintptr, m []byte) error {
 func IsFault(err error) bool {
 	return errors.Is(err, ErrFileShrunk) || errors.Is(err, ErrFault)
 }
+
+// contains reports whether addr is inside mapping m.
+func contains(addr uintptr, m []byte) bool {
+	if len(m) == 0 {
+		return false
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(m)))
+	return addr >= base && addr-base < uintptr(len(m))
+}

@@ -4,10 +4,12 @@ import (
 	"os"
 	"sync/atomic"
 
-	mmap "github.com/edsrzf/mmap-go"
-
 	"github.com/arrfile/arrfile/internal/atomicfile"
 )
+
+// The mapping itself is in map_unix.go (x/sys/unix), map_windows.go
+// (mmap-go) and map_other.go (no mappings); this file chooses how the page
+// tables are filled.
 
 // resolvePopulate turns PopulateDefault into the strategy for f.
 func resolvePopulate(p Populate, f *os.File, size int64) Populate {
@@ -33,26 +35,18 @@ func mapFileAt(f *os.File, off int64, length int, mode Mode, pop Populate) ([]by
 	if pop == PopulateDefault || pop == PopulateAhead {
 		pop = PopulateNone // resolved, and started, by the caller
 	}
-	if pop == PopulateMap && mode != CopyOnWrite {
-		if m, ok, err := mapPopulate(f, off, length, mode == ReadWrite); ok {
-			return m, err
-		}
-		pop = PopulateAdvise
+	if pop == PopulateMap && mode != CopyOnWrite && mapPopulateFlag != 0 {
+		return mmap(f, off, length, mode, true)
 	}
-	prot := mmap.RDONLY
-	switch mode {
-	case ReadWrite:
-		prot = mmap.RDWR
-	case CopyOnWrite:
-		prot = mmap.COPY
-	}
-	m, err := mmap.MapRegion(f, length, prot, 0, off)
+	m, err := mmap(f, off, length, mode, false)
 	if err != nil {
 		return nil, err
 	}
 	if pop != PopulateNone {
+		// PopulateAdvise, and PopulateMap where MAP_POPULATE is missing or
+		// would copy every page (CopyOnWrite).
 		if err := populate(m); err != nil {
-			unmap(m)
+			munmap(m)
 			return nil, err
 		}
 	}
@@ -64,8 +58,7 @@ func unmap(m []byte) error {
 	if m == nil {
 		return nil
 	}
-	mm := mmap.MMap(m)
-	return mm.Unmap()
+	return munmap(m)
 }
 
 // msync flushes a shared mapping to its file.
@@ -73,7 +66,7 @@ func msync(m []byte) error {
 	if m == nil {
 		return nil
 	}
-	return mmap.MMap(m).Flush()
+	return flush(m)
 }
 
 // populate prefaults every page of m for reading: with madvise where the

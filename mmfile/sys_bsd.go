@@ -16,10 +16,6 @@ func freeSpace(dir string) (int64, bool) { return 0, false }
 
 func fallocate(f *os.File, off, n int64) error { return errNoFallocate }
 
-func mapPopulate(f *os.File, off int64, length int, write bool) ([]byte, bool, error) {
-	return nil, false, nil
-}
-
 func populateAdvise(m []byte) error { return ErrUnsupported }
 
 func ofdLock(f *os.File, typ int16, off, n int64, wait bool) (bool, error) {
@@ -33,3 +29,7 @@ const (
 )
 
 func populateChunk(m []byte, write bool) error { return ErrUnsupported }
+
+// mapPopulateFlag is 0: there is no MAP_POPULATE; PopulateMap populates
+// after mapping instead.
+const mapPopulateFlag = 0

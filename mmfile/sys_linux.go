@@ -27,21 +27,6 @@ func fallocate(f *os.File, off, n int64) error {
 	return err
 }
 
-// mapPopulate maps with MAP_POPULATE. ok is false if the caller should
-// map another way.
-func mapPopulate(f *os.File, off int64, length int, write bool) (m []byte, ok bool, err error) {
-	prot := unix.PROT_READ
-	if write {
-		prot |= unix.PROT_WRITE
-	}
-	m, err = unix.Mmap(int(f.Fd()), off, length, prot, unix.MAP_SHARED|unix.MAP_POPULATE)
-	runtime.KeepAlive(f)
-	if err != nil {
-		return nil, true, fmt.Errorf("mmap: %w", err)
-	}
-	return m, true, nil
-}
-
 // populateAdvise prefaults m with MADV_POPULATE_READ (Linux 5.14+).
 func populateAdvise(m []byte) error {
 	for {
@@ -97,3 +82,7 @@ func populateChunk(m []byte, write bool) error {
 		}
 	}
 }
+
+// mapPopulateFlag is MAP_POPULATE: mmap fills the page tables before it
+// returns.
+const mapPopulateFlag = unix.MAP_POPULATE

@@ -20,16 +20,7 @@ var errPinnedPublish = errors.New("cannot publish a pinned array on this system 
 
 func freeSpace(dir string) (int64, bool) { return 0, false }
 
-// mapAlignment is the granularity of mapping offsets: Windows maps at
-// multiples of its 64 KiB allocation granularity, a multiple of the page
-// size elsewhere too.
-func mapAlignment() int64 { return max(64<<10, int64(os.Getpagesize())) }
-
 func fallocate(f *os.File, off, n int64) error { return errNoFallocate }
-
-func mapPopulate(f *os.File, off int64, length int, write bool) ([]byte, bool, error) {
-	return nil, false, nil
-}
 
 func populateAdvise(m []byte) error { return ErrUnsupported }
 
@@ -46,8 +37,6 @@ const (
 	lockExclusive = 2
 	lockNone      = 0
 )
-
-func madvise(m []byte, adv Advice) error { return nil }
 
 func dirWritable(dir string) bool {
 	fi, err := os.Stat(dir)
@@ -99,3 +88,7 @@ func (a *Array) renameMapped() (renamed bool, err error) {
 	a.f, a.m, a.data = f, m, m[a.hdr.DataOffset:length:length]
 	return true, nil
 }
+
+// mapPopulateFlag is 0: there is no MAP_POPULATE; PopulateMap populates
+// after mapping instead.
+const mapPopulateFlag = 0

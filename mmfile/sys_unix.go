@@ -14,9 +14,6 @@ import (
 	"github.com/arrfile/arrfile/internal/atomicfile"
 )
 
-// mapAlignment is the granularity of mapping offsets: the page size.
-func mapAlignment() int64 { return int64(os.Getpagesize()) }
-
 // flock takes a BSD lock on the whole file (shared or exclusive). Without
 // wait it reports false instead of blocking when the lock is held elsewhere.
 func flock(f *os.File, exclusive, wait bool) (bool, error) {
@@ -48,28 +45,6 @@ func funlock(f *os.File) error {
 	err := unix.Flock(int(f.Fd()), unix.LOCK_UN)
 	runtime.KeepAlive(f)
 	return err
-}
-
-var adviceFlags = [...]int{
-	AdviceNormal:     unix.MADV_NORMAL,
-	AdviceSequential: unix.MADV_SEQUENTIAL,
-	AdviceRandom:     unix.MADV_RANDOM,
-	AdviceWillNeed:   unix.MADV_WILLNEED,
-	AdviceDontNeed:   unix.MADV_DONTNEED,
-}
-
-// madvise applies an access hint to m, which must start on a page boundary.
-func madvise(m []byte, adv Advice) error {
-	if adv < 0 || int(adv) >= len(adviceFlags) {
-		return fmt.Errorf("invalid advice %d", adv)
-	}
-	if len(m) == 0 {
-		return nil
-	}
-	if err := unix.Madvise(m, adviceFlags[adv]); err != nil {
-		return fmt.Errorf("madvise: %w", err)
-	}
-	return nil
 }
 
 // dirWritable reports whether dir is a folder this process may create
