@@ -3,6 +3,7 @@
 package mmfile
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -41,7 +42,7 @@ func TestPopulateAhead(t *testing.T) {
 	path := filepath.Join(dir, "ahead.npy")
 	n := 8 << 20 // 64 MiB of float64
 
-	a, err := Create(path, &npy.Header{DType: npy.DTypeOf[float64](), Shape: []int{n}}, &Options{Populate: PopulateAhead})
+	a, err := Create(path, &npy.Header{DType: npy.DTypeOf[float64](), Shape: []int{n}}, &CreateOptions{Populate: PopulateAhead})
 	require.NoError(t, err)
 	s, err := Slice[float64](a)
 	require.NoError(t, err)
@@ -76,7 +77,7 @@ func TestPopulateAhead(t *testing.T) {
 	close(release) // the populator starts at the (now missing) end
 	var buf [8]byte
 	_, err = r.ReadAt(buf[:], int64(n-1)*8)
-	assert.True(t, IsFault(err), "ReadAt after truncation: %v", err)
+	assert.True(t, errors.Is(err, ErrFault), "ReadAt after truncation: %v", err)
 	assert.Eventually(t, func() bool { return aheadFaults.Load() == faults+1 }, 5*time.Second, time.Millisecond,
 		"the populator did not meet the truncation")
 	require.NoError(t, r.Close())

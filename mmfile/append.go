@@ -36,15 +36,17 @@ type Appender struct {
 	hdr      *npy.Header
 	axis     int
 	rowBytes int64
-	opt      Options
+	opt      CreateOptions
 	closed   bool
 }
 
 // OpenAppender opens the .npy file name for appending. The file must have
 // at least one dimension and a non-empty row (every dimension but the
-// growth axis non-zero).
-func OpenAppender(name string, opt *Options) (*Appender, error) {
-	o := optionsOf(opt)
+// growth axis non-zero). To start an array to grow, Create and Publish it
+// with a growth axis of length 0, for example shape (0, 3) for rows of 3.
+// opt.Sparse, opt.NoSync and opt.MaxHeaderSize apply.
+func OpenAppender(name string, opt *CreateOptions) (*Appender, error) {
+	o := createOptionsOf(opt)
 	f, err := os.OpenFile(name, os.O_RDWR, 0)
 	if err != nil {
 		return nil, wrap("append", name, err)
@@ -75,30 +77,13 @@ func OpenAppender(name string, opt *Options) (*Appender, error) {
 	return ap, nil
 }
 
-// CreateAppender creates and publishes an empty C-order array of dtype dt
-// with shape (0, rowShape...) as name, and opens it for appending.
-func CreateAppender(name string, dt *npy.DType, rowShape []int, opt *Options) (*Appender, error) {
-	a, err := Create(name, &npy.Header{DType: dt, Shape: append([]int{0}, rowShape...)}, opt)
-	if err != nil {
-		return nil, err
-	}
-	err = a.Publish()
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	return OpenAppender(name, opt)
-}
-
 // readHeader reads the file's current header and size.
 func (ap *Appender) readHeader() (*npy.Header, int64, error) {
 	fi, err := ap.f.Stat()
 	if err != nil {
 		return nil, 0, err
 	}
-	h, err := npy.ReadHeader(io.NewSectionReader(ap.f, 0, fi.Size()), npy.WithMaxHeaderSize(ap.opt.maxHeader()))
+	h, err := npy.ReadHeader(io.NewSectionReader(ap.f, 0, fi.Size()), npy.WithMaxHeaderSize(maxHeader(ap.opt.MaxHeaderSize)))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -108,15 +93,27 @@ func (ap *Appender) readHeader() (*npy.Header, int64, error) {
 	return h, fi.Size(), nil
 }
 
-// Append adds rows (raw bytes in the file's dtype and byte order, a whole
-// number of rows along the growth axis) to the end of the array.
+// Append adds rows to the end of ap's array: a whole number of rows along
+// the growth axis, as Go values of the array's dtype (npy.ErrTypeMismatch,
+// npy.ErrByteOrder otherwise) or, for T byte, as raw bytes in the file's
+// dtype and byte order.
 //
 // The new space is reserved first (unless Options.Sparse), so a full disk
 // or tmpfs fails here with nothing changed. On disk-backed storage the data
 // is fsynced before the header names it (unless Options.NoSync), so after a
 // crash the file holds the old array or the new one, plus at most some
 // trailing bytes that the next Append removes.
-func (ap *Appender) Append(rows []byte) error {
+func Append[T npy.Elem](ap *Appender, rows []T) error {
+	if _, isByte := any(*new(T)).(byte); !isByte {
+		if _, err := npy.View[T](npy.Bytes(rows), ap.Header().DType); err != nil {
+			return wrap("append", ap.path, err)
+		}
+	}
+	return ap.append(npy.Bytes(rows))
+}
+
+// append appends raw rows.
+func (ap *Appender) append(rows []byte) error {
 	ap.mu.Lock()
 	defer ap.mu.Unlock()
 	if ap.closed {
@@ -129,7 +126,7 @@ func (ap *Appender) Append(rows []byte) error {
 		return nil
 	}
 	locked, err := flock(ap.f, true, true)
-	if err != nil && !errors.Is(err, ErrUnsupported) {
+	if err != nil && !errors.Is(err, errors.ErrUnsupported) {
 		return wrap("append", ap.path, err)
 	}
 	if locked {
@@ -190,21 +187,6 @@ func (ap *Appender) Append(rows []byte) error {
 	return nil
 }
 
-// AppendRows appends rows given as Go values; T must match the array's
-// dtype in the machine's byte order (npy.ErrTypeMismatch, npy.ErrByteOrder
-// otherwise), and len(rows) must be a whole number of rows.
-func AppendRows[T npy.Elem](ap *Appender, rows []T) error {
-	dt := ap.Header().DType
-	want := npy.DTypeOf[T]()
-	if dt.Kind != want.Kind || dt.Size != want.Size {
-		return wrap("append", ap.path, fmt.Errorf("%w: array is %s, values are %s", npy.ErrTypeMismatch, dt, want))
-	}
-	if !dt.Native() {
-		return wrap("append", ap.path, fmt.Errorf("%w: array is %s", npy.ErrByteOrder, dt))
-	}
-	return ap.Append(npy.Bytes(rows))
-}
-
 // Header returns a copy of the header as of the last Append (or the open).
 func (ap *Appender) Header() *npy.Header {
 	ap.mu.Lock()
@@ -212,13 +194,6 @@ func (ap *Appender) Header() *npy.Header {
 	h := *ap.hdr
 	h.Shape = slices.Clone(ap.hdr.Shape)
 	return &h
-}
-
-// Len returns the length of the growth axis as of the last Append.
-func (ap *Appender) Len() int {
-	ap.mu.Lock()
-	defer ap.mu.Unlock()
-	return ap.hdr.Shape[ap.axis]
 }
 
 // Close closes the file. Calling it twice returns ErrClosed.

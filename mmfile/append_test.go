@@ -37,7 +37,7 @@ func init() {
 			return err
 		}
 		for range n {
-			if err := AppendRows(ap, row); err != nil {
+			if err := Append(ap, row); err != nil {
 				return err
 			}
 		}
@@ -47,7 +47,7 @@ func init() {
 
 func TestAppender(t *testing.T) {
 	path := tempPath(t, "grow.npy")
-	ap, err := CreateAppender(path, npy.DTypeOf[float64](), []int{3}, nil)
+	ap, err := createAppender(path, npy.DTypeOf[float64](), []int{3}, nil)
 	require.NoError(t, err)
 	defer ap.Close()
 	h0 := ap.Header()
@@ -57,7 +57,7 @@ func TestAppender(t *testing.T) {
 		for i := range rows {
 			rows[i] = float64(len(want) + i)
 		}
-		require.NoError(t, AppendRows(ap, rows))
+		require.NoError(t, Append(ap, rows))
 		want = append(want, rows...)
 
 		got, h, err := npy.ReadFile[float64](path)
@@ -69,18 +69,18 @@ func TestAppender(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, h.DataOffset+h.DataSize(), fi.Size())
 	}
-	assert.Equal(t, len(want)/3, ap.Len())
+	assert.Equal(t, len(want)/3, ap.Header().Shape[0])
 
-	assert.ErrorIs(t, ap.Append(make([]byte, 7)), npy.ErrSize)
-	assert.ErrorIs(t, AppendRows(ap, []int32{1, 2, 3}), npy.ErrTypeMismatch)
-	require.NoError(t, ap.Append(nil))
+	assert.ErrorIs(t, Append(ap, make([]byte, 7)), npy.ErrSize)
+	assert.ErrorIs(t, Append(ap, []int32{1, 2, 3}), npy.ErrTypeMismatch)
+	require.NoError(t, Append(ap, []byte(nil)))
 
 	// Bytes left by an interrupted append are replaced by the next one.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	require.NoError(t, err)
 	f.Write(bytes.Repeat([]byte{0xff}, 100))
 	f.Close()
-	require.NoError(t, AppendRows(ap, []float64{-1, -2, -3}))
+	require.NoError(t, Append(ap, []float64{-1, -2, -3}))
 	got, h, err := npy.ReadFile[float64](path)
 	require.NoError(t, err)
 	assert.Equal(t, []float64{-1, -2, -3}, got[len(got)-3:])
@@ -89,17 +89,17 @@ func TestAppender(t *testing.T) {
 
 	require.NoError(t, ap.Close())
 	assert.ErrorIs(t, ap.Close(), ErrClosed)
-	assert.ErrorIs(t, ap.Append(make([]byte, 24)), ErrClosed)
+	assert.ErrorIs(t, Append(ap, make([]byte, 24)), ErrClosed)
 }
 
 func TestAppenderFortran(t *testing.T) {
 	path := tempPath(t, "f.npy")
 	h := &npy.Header{DType: npy.DTypeOf[int32](), Shape: []int{2, 0}, FortranOrder: true}
-	require.NoError(t, WriteBytes(path, h, nil, nil))
+	require.NoError(t, Write(path, []byte{}, h, nil))
 	ap, err := OpenAppender(path, nil)
 	require.NoError(t, err)
 	defer ap.Close()
-	require.NoError(t, AppendRows(ap, []int32{1, 2, 3, 4, 5, 6})) // three columns
+	require.NoError(t, Append(ap, []int32{1, 2, 3, 4, 5, 6})) // three columns
 	got, gh, err := npy.ReadFile[int32](path)
 	require.NoError(t, err)
 	assert.Equal(t, []int{2, 3}, gh.Shape)
@@ -110,11 +110,11 @@ func TestAppenderFortran(t *testing.T) {
 func TestAppenderRefuses(t *testing.T) {
 	dir := shmDir(t)
 	zero := filepath.Join(dir, "zero.npy")
-	require.NoError(t, WriteBytes(zero, f8(), make([]byte, 8), nil))
+	require.NoError(t, Write(zero, make([]byte, 8), f8(), nil))
 	_, err := OpenAppender(zero, nil)
 	assert.ErrorIs(t, err, npy.ErrBadShape)
 	empty := filepath.Join(dir, "empty.npy")
-	require.NoError(t, WriteBytes(empty, f8(0, 0), nil, nil))
+	require.NoError(t, Write(empty, []byte{}, f8(0, 0), nil))
 	_, err = OpenAppender(empty, nil)
 	assert.ErrorIs(t, err, npy.ErrBadShape)
 	_, err = OpenAppender(filepath.Join(dir, "none.npy"), nil)
@@ -147,14 +147,14 @@ func TestAppendLegacyHeader(t *testing.T) {
 	ap, err := OpenAppender(path, nil)
 	require.NoError(t, err)
 	defer ap.Close()
-	require.NoError(t, AppendRows(ap, []float64{1, 2})) // 9 -> 10: uses the one spare space
+	require.NoError(t, Append(ap, []float64{1, 2})) // 9 -> 10: uses the one spare space
 	got, h, err := npy.ReadFile[float64](path)
 	require.NoError(t, err)
 	assert.Equal(t, []int{10, 2}, h.Shape)
 	assert.Equal(t, []float64{1, 2}, got[18:])
 	before, _ := os.ReadFile(path)
 	for range 90 { // 10 -> 100 needs another byte
-		if err = AppendRows(ap, []float64{3, 4}); err != nil {
+		if err = Append(ap, []float64{3, 4}); err != nil {
 			break
 		}
 	}
@@ -170,7 +170,7 @@ func TestAppendLegacyHeader(t *testing.T) {
 // the same time; the lock keeps every row whole and every row is kept.
 func TestAppendersInProcesses(t *testing.T) {
 	path := tempPath(t, "multi.npy")
-	ap, err := CreateAppender(path, npy.DTypeOf[float64](), []int{64}, nil)
+	ap, err := createAppender(path, npy.DTypeOf[float64](), []int{64}, nil)
 	require.NoError(t, err)
 	require.NoError(t, ap.Close())
 	c1 := startHelper(t, "appender", path, "1", "200")
@@ -199,11 +199,11 @@ func TestHeaderInPlaceV2(t *testing.T) {
 	// A v2 header (forced) also grows in place.
 	path := tempPath(t, "v2.npy")
 	h := &npy.Header{Version: npy.V2, DType: npy.DTypeOf[uint8](), Shape: []int{0, 4}}
-	require.NoError(t, WriteBytes(path, h, nil, nil))
+	require.NoError(t, Write(path, []byte{}, h, nil))
 	ap, err := OpenAppender(path, nil)
 	require.NoError(t, err)
 	defer ap.Close()
-	require.NoError(t, AppendRows(ap, []uint8{1, 2, 3, 4, 5, 6, 7, 8}))
+	require.NoError(t, Append(ap, []uint8{1, 2, 3, 4, 5, 6, 7, 8}))
 	got, gh, err := npy.ReadFile[uint8](path)
 	require.NoError(t, err)
 	assert.Equal(t, npy.V2, gh.Version)

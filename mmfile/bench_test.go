@@ -138,7 +138,7 @@ func BenchmarkFirstRead(b *testing.B) {
 	want := sum(heap)
 	for _, c := range []struct {
 		name string
-		pop  Populate
+		pop  PopulateMode
 	}{{"fault", PopulateNone}, {"MAP_POPULATE", PopulateMap}, {"MADV_POPULATE_READ", PopulateAdvise}, {"ahead", PopulateAhead}} {
 		b.Run(sizeName(size)+"/"+c.name, func(b *testing.B) {
 			b.SetBytes(size)
@@ -221,14 +221,14 @@ func BenchmarkInPlaceEndToEnd(b *testing.B) {
 	path := filepath.Join(dir, "e2e.npy")
 	for _, c := range []struct {
 		name string
-		pop  Populate
+		pop  PopulateMode
 	}{{"fault", PopulateNone}, {"populate", PopulateAdvise}, {"ahead", PopulateAhead}} {
 		b.Run(sizeName(size)+"/"+c.name, func(b *testing.B) {
 			b.SetBytes(size)
 			var tE2E, tHeap time.Duration
 			for range b.N {
 				t0 := time.Now()
-				a, err := Create(path, f8(n), &Options{Populate: c.pop})
+				a, err := Create(path, f8(n), &CreateOptions{Populate: c.pop})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -321,12 +321,12 @@ func scanWindowed(a *Array) (float64, error) {
 		f, _ := a.File()
 		for off := 0; off < len(data); off += window {
 			end := min(off+window, len(data))
-			s, err := npy.View[float64](data[off:end], a.DType())
+			s, err := npy.View[float64](data[off:end], a.Header().DType)
 			if err != nil {
 				return err
 			}
 			total += sum(s)
-			a.AdviseRange(AdviceDontNeed, int64(off), int64(end-off))
+			a.Advise(AdviceDontNeed, int64(off), int64(end-off))
 			unix.Fadvise(int(f.Fd()), a.hdr.DataOffset+int64(off), int64(end-off), unix.FADV_DONTNEED)
 		}
 		return nil
@@ -349,7 +349,7 @@ func BenchmarkLargerThanMemory(b *testing.B) {
 	}
 	size := int64(gib) << 30
 	path := filepath.Join(dir, "huge.npy")
-	a, err := Create(path, f8(int(size/8)), &Options{Sparse: true})
+	a, err := Create(path, f8(int(size/8)), &CreateOptions{Sparse: true})
 	require.NoError(b, err)
 	require.NoError(b, a.Publish())
 	require.NoError(b, a.Close())
@@ -401,7 +401,7 @@ func TestScanSparseOnDisk(t *testing.T) {
 	}
 	path := filepath.Join(dir, "sparse.npy")
 	const size = 512 << 20
-	a, err := Create(path, f8(size/8), &Options{Sparse: true})
+	a, err := Create(path, f8(size/8), &CreateOptions{Sparse: true})
 	require.NoError(t, err)
 	require.NoError(t, a.Publish())
 	require.NoError(t, a.Close())

@@ -36,11 +36,6 @@ func DefaultDir() string {
 	return os.TempDir()
 }
 
-// Path returns the path of an array named name in DefaultDir.
-func Path(name string) string {
-	return filepath.Join(DefaultDir(), name)
-}
-
 // Entry describes one file found by List.
 type Entry struct {
 	// Name is the file's base name; Path is Name joined to the folder.

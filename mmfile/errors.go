@@ -4,9 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 	"syscall"
 )
+
+// Errors name the file in an *fs.PathError whose Err wraps one of the
+// sentinels below, a *SpaceError, an npy sentinel (npy.ErrTruncated,
+// npy.ErrTypeMismatch, ...) or a system error (fs.ErrNotExist,
+// errors.ErrUnsupported), so errors.Is and errors.As both work.
 
 // Errors about an array's state and lifetime.
 var (
@@ -14,85 +18,68 @@ var (
 	ErrClosed = errors.New("mmfile: array is closed")
 	// ErrReadOnly means a write was asked of an array mapped read-only.
 	ErrReadOnly = errors.New("mmfile: array is mapped read-only")
-	// ErrPublished means Publish was called on an array that is already
-	// published (or was opened, not created).
-	ErrPublished = errors.New("mmfile: array is already published")
-	// ErrAnonymous means a file-name operation (Publish, Remove) was asked of
-	// an array without a known file name: an anonymous (memfd) array or one
-	// mapped from an open file with OpenFile.
-	ErrAnonymous = errors.New("mmfile: anonymous array has no file name")
+	// ErrPublished means Publish was called on an array that has nothing
+	// to publish: published already, opened rather than created, or
+	// anonymous (without a file name).
+	ErrPublished = errors.New("mmfile: array is published already or has no file name")
 	// ErrNotArray means a file is neither an .npy file nor a temporary file
-	// of an mmfile producer, so Remove refuses to delete it.
+	// of a producer, so Remove refuses to delete it.
 	ErrNotArray = errors.New("mmfile: not an .npy array or an mmfile temporary")
 )
 
 // Errors about faults in a mapping, reported by the guarded accessors
 // ([Array.Do], [Array.ReadAt], [Array.WriteAt]).
 var (
-	// ErrFileShrunk means the mapped file became shorter than the array
-	// (another process truncated it) and an access touched the missing part.
-	ErrFileShrunk = errors.New("mmfile: mapped file shrank under the mapping")
-	// ErrFault means an access to a mapped page failed although the file is
-	// still long enough: the filesystem could not provide the page (a sparse
-	// file on a full filesystem, or an I/O error).
+	// ErrFault means an access to a mapped page faulted: the filesystem
+	// could not provide the page (a sparse file on a full filesystem, an
+	// I/O error), or the file shrank (ErrFileShrunk, which matches
+	// ErrFault too).
 	ErrFault = errors.New("mmfile: mapped page could not be read or written")
+	// ErrFileShrunk means the mapped file became shorter than the array
+	// (another process truncated it) and an access touched the missing
+	// part. errors.Is(err, ErrFault) is true for it as well.
+	ErrFileShrunk error = &shrunkError{}
 )
 
-// Errors about space and locks.
+// Errors about locks and appending.
 var (
-	// ErrNoSpace means the target folder lacks room for the array. The
-	// error is a *SpaceError that names the folder and the free space.
-	ErrNoSpace = errors.New("mmfile: not enough free space")
 	// ErrLocked means the array already holds the lock that was asked for
 	// through the same Array (a second Lock without Unlock would deadlock).
 	ErrLocked = errors.New("mmfile: lock already held by this Array")
 	// ErrNotLocked means Unlock was called without a matching Lock.
 	ErrNotLocked = errors.New("mmfile: lock not held")
-	// ErrUnsupported means the operation is not available on this
-	// operating system (it wraps errors.ErrUnsupported).
-	ErrUnsupported = fmt.Errorf("mmfile: %w on this operating system", errors.ErrUnsupported)
 	// ErrNoHeaderRoom means an append would make the header longer than
 	// the space the file reserved for it (files written without NumPy's
 	// growth padding, such as those from NumPy < 1.24 with a long shape).
 	ErrNoHeaderRoom = errors.New("mmfile: no room in the header to grow the shape in place")
 )
 
-// Error records the operation and the file an error happened in. It unwraps
-// to the cause, so errors.Is works with this package's sentinels, npy's
-// sentinels (npy.ErrTruncated, npy.ErrTypeMismatch, ...) and fs errors
-// (fs.ErrNotExist).
-type Error struct {
-	Op   string // "create", "open", "publish", ...
-	Path string // file name as the caller gave it
-	Err  error  // the cause
-}
+// shrunkError is ErrFileShrunk: a kind of ErrFault.
+type shrunkError struct{}
 
-func (e *Error) Error() string {
-	return "mmfile: " + e.Op + " " + e.Path + ": " + strings.TrimPrefix(e.Err.Error(), "mmfile: ")
-}
+func (*shrunkError) Error() string        { return "mmfile: mapped file shrank under the mapping" }
+func (*shrunkError) Is(target error) bool { return target == ErrFault }
 
-// Unwrap returns the cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// wrap returns err as an *Error for op and path. A *fs.PathError for the
-// same path is unwrapped first, so the path is named once.
+// wrap returns err as an *fs.PathError for op and path. An error that
+// already is one for path is returned as it is; a top-level one about
+// another file (a temporary file the caller never named) gives its cause.
 func wrap(op, path string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var me *Error
-	if errors.As(err, &me) {
-		return err
-	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) && pe.Path == path {
-		err = pe.Err
+		return err
 	}
-	return &Error{Op: op, Path: path, Err: err}
+	if e, ok := err.(*fs.PathError); ok {
+		err = e.Err
+	}
+	return &fs.PathError{Op: op, Path: path, Err: err}
 }
 
-// SpaceError reports that a folder lacks room for an array. It matches
-// ErrNoSpace and syscall.ENOSPC with errors.Is.
+// SpaceError reports that a folder lacks room for an array; it is the Err
+// of the *fs.PathError that Create, Write and the Appender return. It
+// matches syscall.ENOSPC with errors.Is.
 type SpaceError struct {
 	Dir  string // the folder the array was to be created in
 	Need int64  // bytes the array needs
@@ -114,10 +101,8 @@ func (e *SpaceError) Error() string {
 	return s
 }
 
-// Is reports whether target is ErrNoSpace or syscall.ENOSPC.
-func (e *SpaceError) Is(target error) bool {
-	return target == ErrNoSpace || target == syscall.ENOSPC
-}
+// Is reports whether target is syscall.ENOSPC.
+func (e *SpaceError) Is(target error) bool { return target == syscall.ENOSPC }
 
 // Unwrap returns the system error, if any.
 func (e *SpaceError) Unwrap() error { return e.Err }

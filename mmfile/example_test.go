@@ -1,7 +1,10 @@
 package mmfile_test
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -21,10 +24,10 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	name := filepath.Join(dir, "squares.npy") // mmfile.Path("squares.npy") for the shared default folder
+	name := filepath.Join(dir, "squares.npy") // filepath.Join(mmfile.DefaultDir(), "squares.npy") for the shared folder
 
 	// Producer.
-	a, err := mmfile.CreateFor[float64](name, []int{2, 4}, nil)
+	a, err := mmfile.Create(name, &npy.Header{DType: npy.DTypeOf[float64](), Shape: []int{2, 4}}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -50,8 +53,8 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	k, _ := b.Index(1, 2)
-	fmt.Println(b.DType(), b.Shape(), v[k])
+	h := b.Header()
+	fmt.Println(h.DType, h.Shape, v[1*h.Shape[1]+2])
 	// Output: <f8 [2 4] 36
 }
 
@@ -64,7 +67,7 @@ func Example_gonum() {
 	}
 	defer os.RemoveAll(dir)
 	name := filepath.Join(dir, "m.npy")
-	if err := mmfile.Write(name, []float64{1, 2, 3, 4, 5, 6}, []int{2, 3}, nil); err != nil {
+	if err := mmfile.Write(name, []float64{1, 2, 3, 4, 5, 6}, &npy.Header{Shape: []int{2, 3}}, nil); err != nil {
 		log.Fatal(err)
 	}
 
@@ -77,7 +80,7 @@ func Example_gonum() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	shape := a.Shape() // C order: row-major, as mat.Dense wants
+	shape := a.Header().Shape // C order: row-major, as mat.Dense wants
 	m := mat.NewDense(shape[0], shape[1], data)
 	m.Scale(10, m) // in place: writes go to the shared file
 
@@ -109,7 +112,7 @@ func ExampleArray_Do() {
 	defer a.Close()
 	var sum int64
 	err = a.Do(func(data []byte) error {
-		v, err := npy.View[int32](data, a.DType())
+		v, err := npy.View[int32](data, a.Header().DType)
 		if err != nil {
 			return err
 		}
@@ -118,12 +121,12 @@ func ExampleArray_Do() {
 		}
 		return nil
 	})
-	fmt.Println(sum, err, mmfile.IsFault(err))
+	fmt.Println(sum, err, errors.Is(err, mmfile.ErrFault))
 	// Output: 10 <nil> false
 }
 
 // An Appender streams rows into a published file, which NumPy can load
-// after every Append.
+// after every Append. The file starts as an array with no rows.
 func ExampleAppender() {
 	dir, err := os.MkdirTemp("", "example")
 	if err != nil {
@@ -131,14 +134,17 @@ func ExampleAppender() {
 	}
 	defer os.RemoveAll(dir)
 	name := filepath.Join(dir, "log.npy")
-	ap, err := mmfile.CreateAppender(name, npy.DTypeOf[float32](), []int{3}, nil)
+	if err := mmfile.Write(name, []float32{}, &npy.Header{Shape: []int{0, 3}}, nil); err != nil {
+		log.Fatal(err)
+	}
+	ap, err := mmfile.OpenAppender(name, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer ap.Close()
 	for i := range 4 {
 		row := []float32{float32(i), float32(i) / 2, -1}
-		if err := mmfile.AppendRows(ap, row); err != nil {
+		if err := mmfile.Append(ap, row); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -171,6 +177,37 @@ func ExampleList() {
 	// Output: a.npy |u1 [3] 131 false
 }
 
-// Files of other kinds (a .npy.zst, an .npz, a report) are published the
-// same way as arrays: written under a live temporary name that List shows
-// and RemoveStale cleans up if the writer crashes, then renamed into place.
+// An .npy stream (a pipe, a network connection) is copied straight into
+// the mapping of a new array and published only if it arrives whole.
+func ExampleCreate_stream() {
+	dir, err := os.MkdirTemp("", "example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	name := filepath.Join(dir, "copy.npy")
+	var stream bytes.Buffer
+	npy.Write(&stream, []int16{7, 8, 9})
+
+	r, err := npy.NewReader(&stream)
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := *r.Header
+	h.Version = npy.Version{} // the version the header needs
+	a, err := mmfile.Create(name, &h, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close() // without Publish, removes the temporary file
+	err = a.Do(func(data []byte) error {
+		_, err := io.ReadFull(r, data)
+		return err
+	})
+	if err == nil {
+		err = a.Publish()
+	}
+	got, _, _ := npy.ReadFile[int16](name)
+	fmt.Println(err, got)
+	// Output: <nil> [7 8 9]
+}

@@ -70,7 +70,7 @@ func TestTruncatedByOtherProcess(t *testing.T) {
 	require.ErrorIs(t, err, ErrFileShrunk)
 	assert.Contains(t, err.Error(), path)
 	assert.Contains(t, err.Error(), "4096 bytes")
-	assert.True(t, IsFault(err))
+	assert.True(t, errors.Is(err, ErrFault))
 
 	err = ro.Do(func(data []byte) error {
 		var sum float64
@@ -93,7 +93,7 @@ func TestTruncatedByOtherProcess(t *testing.T) {
 
 	_, err = rw.WriteAt(buf, 900<<10)
 	assert.ErrorIs(t, err, ErrFileShrunk)
-	assert.ErrorIs(t, ro.Populate(), ErrFileShrunk)
+	assert.ErrorIs(t, ro.Prefault(), ErrFileShrunk)
 
 	// The first page is still there.
 	n0, err := ro.ReadAt(buf[:1024], 0)

@@ -1,7 +1,6 @@
 package mmfile
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -142,12 +141,6 @@ func (a *Array) faultError(addr uintptr, m []byte) error {
 	}
 	return wrap("access", a.path, fmt.Errorf("%w: access at data byte %d faulted (file size %d, array needs %d)",
 		ErrFault, off, size, need))
-}
-
-// IsFault reports whether err comes from a fault caught by the guard
-// (ErrFileShrunk or ErrFault).
-func IsFault(err error) bool {
-	return errors.Is(err, ErrFileShrunk) || errors.Is(err, ErrFault)
 }
 
 // contains reports whether addr is inside mapping m.

@@ -27,19 +27,13 @@ const (
 	AdviceDontNeed
 )
 
-// Populate says whether and how the page tables of a new mapping are
-// filled ahead of use instead of one page fault at a time on first access.
-//
-// Measured on Linux 6.18 with tmpfs and 4 KiB pages (2-core VM, 1 GiB
-// float64 array, BenchmarkFirstRead), a consumer's first full read took
-// 1.7-1.8 times a sum over a resident heap slice with plain demand faulting,
-// 1.9-2.2 times after populating at Open (MAP_POPULATE or
-// MADV_POPULATE_READ fill page by page, slower than the kernel's 16-page
-// fault-around), and 1.2 times with PopulateAhead, which faults the array in
-// from the back on another core while the reader starts at the front. So
-// the zero value, PopulateDefault, uses PopulateAhead on memory-backed files
-// and demand faulting elsewhere. See docs/sharing.md.
-type Populate int
+// PopulateMode says whether and how the page tables of a new mapping are
+// filled ahead of use instead of one page fault at a time on first access
+// (Options.Populate, CreateOptions.Populate). Populating costs time
+// proportional to the array at Open or Create, while the kernel's demand
+// faulting maps several pages per fault; PopulateAhead shares the work of a
+// first sequential pass between two cores. docs/sharing.md compares them.
+type PopulateMode int
 
 const (
 	// PopulateDefault is the zero value: PopulateAhead for arrays of at
@@ -47,12 +41,13 @@ const (
 	// PopulateNone otherwise (on disk, populating would read the whole file
 	// from the device, which a reader of part of a large array does not
 	// want).
-	PopulateDefault Populate = iota
+	PopulateDefault PopulateMode = iota
 	// PopulateNone maps lazily: pages are mapped on first access.
 	PopulateNone
 	// PopulateMap uses mmap's MAP_POPULATE flag (Linux) and returns when
 	// every page is mapped. For CopyOnWrite mappings, where MAP_POPULATE
-	// would copy every page, it is done with PopulateAdvise instead.
+	// would copy every page, and where there is no MAP_POPULATE, it is done
+	// as PopulateAdvise.
 	PopulateMap
 	// PopulateAdvise uses madvise(MADV_POPULATE_READ) after mapping (Linux
 	// 5.14 or later) and returns when every page is mapped. Where it is
@@ -64,25 +59,20 @@ const (
 	// the front (touching one byte per 64 KiB under the fault guard for
 	// reading, so that the kernel maps 16 pages per fault; with
 	// MADV_POPULATE_WRITE for a created array, Linux 5.14 or later) while
-	// the caller starts at the front, so the page-table work of a first
-	// sequential pass is shared by two cores. It stops at Close. A file
-	// truncated meanwhile just ends it; the caller's own accesses see the
-	// fault as usual.
+	// the caller starts at the front. It stops at Close. A file truncated
+	// meanwhile just ends it; the caller's own accesses see the fault as
+	// usual.
 	PopulateAhead
 )
 
 // aheadMin is the smallest array PopulateDefault populates ahead.
 const aheadMin = 4 << 20
 
-// Advise gives the kernel an access-pattern hint for the whole array (see
-// Advice). On systems without madvise it does nothing.
-func (a *Array) Advise(adv Advice) error {
-	return a.AdviseRange(adv, 0, a.hdr.DataSize())
-}
-
-// AdviseRange gives an access-pattern hint for the n data bytes at data
-// byte off. The range is widened to whole pages.
-func (a *Array) AdviseRange(adv Advice, off, n int64) error {
+// Advise gives the kernel an access-pattern hint (see Advice) for the n
+// data bytes at data byte off; 0 and Header().DataSize() cover the whole
+// array. The range is widened to whole pages. On systems without madvise
+// it does nothing.
+func (a *Array) Advise(adv Advice, off, n int64) error {
 	if off < 0 || n < 0 || off > a.hdr.DataSize()-n {
 		return wrap("advise", a.path, fmt.Errorf("range [%d, %d+%d) is not inside the %d-byte array data", off, off, n, a.hdr.DataSize()))
 	}
@@ -102,11 +92,12 @@ func (a *Array) AdviseRange(adv Advice, off, n int64) error {
 	return wrap("advise", a.path, madvise(m[start:end], adv))
 }
 
-// Populate prefaults the page tables of the whole mapping now (madvise
-// MADV_POPULATE_READ where available, else by touching every page under the
-// fault guard), so the following reads take no page faults. It costs time
-// proportional to the array's size.
-func (a *Array) Populate() error {
+// Prefault fills the page tables of the whole mapping now, as
+// PopulateAdvise does at Open (madvise MADV_POPULATE_READ where available,
+// else touching every page under the fault guard, so a truncated file is
+// an ErrFileShrunk error, not a crash): the following reads take no page
+// faults. It costs time proportional to the array's size.
+func (a *Array) Prefault() error {
 	_, unpin, err := a.pin("populate")
 	if err != nil {
 		return err

@@ -33,7 +33,7 @@ func init() {
 			return err
 		}
 		for range rounds {
-			if err := a.Lock(true); err != nil {
+			if err := errOf(a.Lock(true, true)); err != nil {
 				return err
 			}
 			for i := range s {
@@ -57,7 +57,7 @@ func init() {
 			return err
 		}
 		defer a.Close()
-		ok, err := a.TryLockRange(off, n, args[3] == "x")
+		ok, err := a.LockRange(off, n, args[3] == "x", false)
 		if err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ func init() {
 			return err
 		}
 		defer a.Close()
-		ok, err := a.TryLock(args[1] == "x")
+		ok, err := a.Lock(args[1] == "x", false)
 		if err != nil {
 			return err
 		}
@@ -125,7 +125,7 @@ func init() {
 
 func makeInt64(t *testing.T, path string, n int) {
 	t.Helper()
-	a, err := CreateFor[int64](path, []int{n}, nil)
+	a, err := Create(path, &npy.Header{DType: npy.DTypeOf[int64](), Shape: []int{n}}, nil)
 	require.NoError(t, err)
 	require.NoError(t, a.Publish())
 	require.NoError(t, a.Close())
@@ -154,7 +154,7 @@ func TestLockSerializesProcesses(t *testing.T) {
 			running = false
 		default:
 		}
-		require.NoError(t, r.Lock(false))
+		require.NoError(t, errOf(r.Lock(false, true)))
 		first := s[0]
 		for i, v := range s {
 			if v != first {
@@ -181,10 +181,10 @@ func TestLockInProcess(t *testing.T) {
 	require.NoError(t, err)
 	defer b.Close()
 
-	require.NoError(t, a.Lock(true))
-	assert.ErrorIs(t, a.Lock(true), ErrLocked, "double lock through one Array")
-	assert.ErrorIs(t, a.Lock(false), ErrLocked)
-	ok, err := b.TryLock(false)
+	require.NoError(t, errOf(a.Lock(true, true)))
+	assert.ErrorIs(t, errOf(a.Lock(true, true)), ErrLocked, "double lock through one Array")
+	assert.ErrorIs(t, errOf(a.Lock(false, true)), ErrLocked)
+	ok, err := b.Lock(false, false)
 	require.NoError(t, err)
 	assert.False(t, ok, "another Array of the same file must be excluded")
 	assert.Equal(t, "false", trimmed(runHelper(t, "trylock", path, "s")))
@@ -195,7 +195,7 @@ func TestLockInProcess(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := b.Lock(false); err == nil {
+		if err := errOf(b.Lock(false, true)); err == nil {
 			got.Store(true)
 		}
 	}()
@@ -213,9 +213,9 @@ func TestLockInProcess(t *testing.T) {
 	// A Close while Lock waits: Close returns, the Lock reports ErrClosed.
 	c, err := Open(path, ReadOnly, nil)
 	require.NoError(t, err)
-	require.NoError(t, a.Lock(true))
+	require.NoError(t, errOf(a.Lock(true, true)))
 	errc := make(chan error, 1)
-	go func() { errc <- c.Lock(true) }()
+	go func() { errc <- errOf(c.Lock(true, true)) }()
 	time.Sleep(20 * time.Millisecond)
 	require.NoError(t, c.Close())
 	require.NoError(t, a.Unlock())
@@ -229,7 +229,7 @@ func TestLockInProcess(t *testing.T) {
 	// Close releases the lock.
 	d, err := Open(path, ReadOnly, nil)
 	require.NoError(t, err)
-	require.NoError(t, d.Lock(true))
+	require.NoError(t, errOf(d.Lock(true, true)))
 	require.NoError(t, d.Close())
 	assert.Equal(t, "true", trimmed(runHelper(t, "trylock", path, "x")))
 }
@@ -249,8 +249,8 @@ func TestRangeLocks(t *testing.T) {
 	a, err := Open(path, ReadWrite, nil)
 	require.NoError(t, err)
 	defer a.Close()
-	require.NoError(t, a.LockRange(0, 800, true))
-	require.NoError(t, a.LockRange(800, 800, false))
+	require.NoError(t, errOf(a.LockRange(0, 800, true, true)))
+	require.NoError(t, errOf(a.LockRange(800, 800, false, true)))
 
 	try := func(off, n int, excl string) string {
 		return trimmed(runHelper(t, "trylockrange", path, strconv.Itoa(off), strconv.Itoa(n), excl))
@@ -265,11 +265,11 @@ func TestRangeLocks(t *testing.T) {
 	b, err := Open(path, ReadWrite, nil)
 	require.NoError(t, err)
 	defer b.Close()
-	ok, err := b.TryLockRange(0, 8, true)
+	ok, err := b.LockRange(0, 8, true, false)
 	require.NoError(t, err)
 	assert.False(t, ok)
 	// The same Array is one owner: its ranges never conflict.
-	ok, err = a.TryLockRange(0, 1600, true)
+	ok, err = a.LockRange(0, 1600, true, false)
 	require.NoError(t, err)
 	assert.True(t, ok)
 
@@ -279,10 +279,10 @@ func TestRangeLocks(t *testing.T) {
 	ro, err := Open(path, ReadOnly, nil)
 	require.NoError(t, err)
 	defer ro.Close()
-	assert.ErrorIs(t, ro.LockRange(0, 8, true), ErrReadOnly)
-	require.NoError(t, ro.LockRange(0, 8, false))
+	assert.ErrorIs(t, errOf(ro.LockRange(0, 8, true, true)), ErrReadOnly)
+	require.NoError(t, errOf(ro.LockRange(0, 8, false, true)))
 	for _, r := range [][2]int64{{-1, 8}, {0, 0}, {7999, 2}, {0, 1 << 62}} {
-		assert.Error(t, a.LockRange(r[0], r[1], false), r)
+		assert.Error(t, errOf(a.LockRange(r[0], r[1], false, true)), r)
 	}
 }
 

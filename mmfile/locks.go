@@ -6,7 +6,9 @@ import (
 )
 
 // Lock takes an advisory lock on the whole file, shared (several holders)
-// or exclusive (one holder), waiting until it is granted. It is a BSD flock
+// or exclusive (one holder). With wait it blocks until the lock is granted;
+// without, it reports false at once if another holder has a conflicting
+// lock. ok is true when the lock is held. It is a BSD flock
 // lock: it binds the open file, so it excludes other processes and other
 // Arrays of the same file in this process (each Open is a separate open
 // file), and it is released by Unlock, by Close, or when the process dies.
@@ -16,24 +18,13 @@ import (
 // (a second flock would silently convert the lock). A Close while Lock
 // waits returns at once; the waiting Lock then returns ErrClosed once the
 // lock is granted, and the file is closed (releasing the lock) after it.
-// Not available on Windows (ErrUnsupported).
-func (a *Array) Lock(exclusive bool) error {
-	_, err := a.lockFile(exclusive, true)
-	return err
-}
-
-// TryLock is Lock without waiting: it reports false if another holder has
-// a conflicting lock.
-func (a *Array) TryLock(exclusive bool) (bool, error) {
-	return a.lockFile(exclusive, false)
-}
-
-func (a *Array) lockFile(exclusive, wait bool) (bool, error) {
+// Not available on Windows (errors.ErrUnsupported).
+func (a *Array) Lock(exclusive, wait bool) (ok bool, err error) {
 	f, done, err := a.beginLock()
 	if err != nil {
 		return false, err
 	}
-	ok, err := flock(f, exclusive, wait)
+	ok, err = flock(f, exclusive, wait)
 	if !done(ok && err == nil) && err == nil {
 		return false, wrap("lock", a.path, ErrClosed)
 	}
@@ -66,7 +57,7 @@ func (a *Array) beginLock() (*os.File, func(bool) bool, error) {
 	}, nil
 }
 
-// Unlock releases the lock taken with Lock or TryLock.
+// Unlock releases the lock taken with Lock.
 func (a *Array) Unlock() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -82,40 +73,17 @@ func (a *Array) Unlock() error {
 
 // LockRange takes an advisory lock on the n data bytes starting at data
 // byte off (offsets into the data section, as for ReadAt), shared or
-// exclusive, waiting until it is granted. Writers that partition an array
-// (for example by rows) lock their own ranges.
+// exclusive, waiting for it or not as Lock does. Writers that partition an
+// array (for example by rows) lock their own ranges.
 //
 // These are Linux open-file-description (OFD) locks: like Lock, they bind
 // the open file, so they exclude other processes and other Arrays of the
 // same file in this process, but never ranges locked through this same
 // Array (those merge, as POSIX locks of one owner do). Exclusive range
 // locks need a file open for writing (ReadWrite or Create). They are
-// independent of Lock's whole-file lock. Other systems return
-// ErrUnsupported.
-func (a *Array) LockRange(off, n int64, exclusive bool) error {
-	_, err := a.lockRange(off, n, exclusive, true)
-	return err
-}
-
-// TryLockRange is LockRange without waiting: it reports false if another
-// holder has a conflicting lock on part of the range.
-func (a *Array) TryLockRange(off, n int64, exclusive bool) (bool, error) {
-	return a.lockRange(off, n, exclusive, false)
-}
-
-// UnlockRange releases the range locks this Array holds on the n data
-// bytes at off.
-func (a *Array) UnlockRange(off, n int64) error {
-	f, unpin, err := a.rangeFile("unlock", off, n)
-	if err != nil {
-		return err
-	}
-	defer unpin()
-	_, err = ofdLock(f, lockNone, a.section+a.hdr.DataOffset+off, n, false)
-	return wrap("unlock", a.path, err)
-}
-
-func (a *Array) lockRange(off, n int64, exclusive, wait bool) (bool, error) {
+// independent of Lock's whole-file lock. Other systems return an error
+// matching errors.ErrUnsupported.
+func (a *Array) LockRange(off, n int64, exclusive, wait bool) (ok bool, err error) {
 	f, unpin, err := a.rangeFile("lock", off, n)
 	if err != nil {
 		return false, err
@@ -128,8 +96,20 @@ func (a *Array) lockRange(off, n int64, exclusive, wait bool) (bool, error) {
 		}
 		typ = lockExclusive
 	}
-	ok, err := ofdLock(f, typ, a.section+a.hdr.DataOffset+off, n, wait)
+	ok, err = ofdLock(f, typ, a.section+a.hdr.DataOffset+off, n, wait)
 	return ok, wrap("lock", a.path, err)
+}
+
+// UnlockRange releases the range locks this Array holds on the n data
+// bytes at off.
+func (a *Array) UnlockRange(off, n int64) error {
+	f, unpin, err := a.rangeFile("unlock", off, n)
+	if err != nil {
+		return err
+	}
+	defer unpin()
+	_, err = ofdLock(f, lockNone, a.section+a.hdr.DataOffset+off, n, false)
+	return wrap("unlock", a.path, err)
 }
 
 // rangeFile checks a data range and pins the file.

@@ -12,7 +12,7 @@ import (
 // tables are filled.
 
 // resolvePopulate turns PopulateDefault into the strategy for f.
-func resolvePopulate(p Populate, f *os.File, size int64) Populate {
+func resolvePopulate(p PopulateMode, f *os.File, size int64) PopulateMode {
 	if p != PopulateDefault {
 		return p
 	}
@@ -25,13 +25,13 @@ func resolvePopulate(p Populate, f *os.File, size int64) Populate {
 // mapFile maps the first length bytes of f in the given mode, populating
 // the page tables as pop says. length must be positive and at most the
 // file's size.
-func mapFile(f *os.File, length int, mode Mode, pop Populate) ([]byte, error) {
+func mapFile(f *os.File, length int, mode Mode, pop PopulateMode) ([]byte, error) {
 	return mapFileAt(f, 0, length, mode, pop)
 }
 
 // mapFileAt maps length bytes of f from offset off, which must be a
 // multiple of mapAlignment.
-func mapFileAt(f *os.File, off int64, length int, mode Mode, pop Populate) ([]byte, error) {
+func mapFileAt(f *os.File, off int64, length int, mode Mode, pop PopulateMode) ([]byte, error) {
 	if pop == PopulateDefault || pop == PopulateAhead {
 		pop = PopulateNone // resolved, and started, by the caller
 	}

@@ -91,7 +91,7 @@ func TestNumPyLoadsOurFiles(t *testing.T) {
 	}
 	files := []file{
 		{"f8.npy", func(p string) error { return Write(p, []float64{1.5, -2, 3}, nil, nil) }, "<f8 (3,) C 2.5"},
-		{"f4.npy", func(p string) error { return Write(p, []float32{1, 2, 3, 4}, []int{2, 2}, nil) }, "<f4 (2, 2) C 10.0"},
+		{"f4.npy", func(p string) error { return Write(p, []float32{1, 2, 3, 4}, &npy.Header{Shape: []int{2, 2}}, nil) }, "<f4 (2, 2) C 10.0"},
 		{"i1.npy", func(p string) error { return Write(p, []int8{-1, -2}, nil, nil) }, "|i1 (2,) C -3"},
 		{"u2.npy", func(p string) error { return Write(p, []uint16{65535, 1}, nil, nil) }, "<u2 (2,) C 65536"},
 		{"i8.npy", func(p string) error { return Write(p, []int64{1 << 40, 1}, nil, nil) }, "<i8 (2,) C 1099511627777"},
@@ -100,8 +100,8 @@ func TestNumPyLoadsOurFiles(t *testing.T) {
 		{"f2.npy", func(p string) error {
 			return Write(p, []npy.Float16{npy.Float16From(0.5), npy.Float16From(0.25)}, nil, nil)
 		}, "<f2 (2,) C 0.75"},
-		{"empty.npy", func(p string) error { return Write(p, []float64{}, []int{0, 3}, nil) }, "<f8 (0, 3) C 0.0"},
-		{"scalar.npy", func(p string) error { return Write(p, []float64{7}, []int{}, nil) }, "<f8 () C 7.0"},
+		{"empty.npy", func(p string) error { return Write(p, []float64{}, &npy.Header{Shape: []int{0, 3}}, nil) }, "<f8 (0, 3) C 0.0"},
+		{"scalar.npy", func(p string) error { return Write(p, []float64{7}, &npy.Header{Shape: []int{}}, nil) }, "<f8 () C 7.0"},
 		{"fortran.npy", func(p string) error {
 			a, err := Create(p, &npy.Header{DType: npy.DTypeOf[int32](), Shape: []int{2, 3}, FortranOrder: true}, nil)
 			if err != nil {
@@ -110,8 +110,7 @@ func TestNumPyLoadsOurFiles(t *testing.T) {
 			s, _ := Slice[int32](a)
 			for i := range 2 {
 				for j := range 3 {
-					k, _ := a.Index(i, j)
-					s[k] = int32(10*i + j)
+					s[index(a.Header(), i, j)] = int32(10*i + j)
 				}
 			}
 			a.Publish()
@@ -119,7 +118,7 @@ func TestNumPyLoadsOurFiles(t *testing.T) {
 		}, "<i4 (2, 3) F 149"},
 		{"be.npy", func(p string) error {
 			h := &npy.Header{DType: npy.DTypeOf[int32]().WithOrder('>'), Shape: []int{2}}
-			return WriteBytes(p, h, []byte{0, 0, 0, 1, 0, 0, 1, 0}, nil)
+			return Write(p, []byte{0, 0, 0, 1, 0, 0, 1, 0}, h, nil)
 		}, ">i4 (2,) C 257"},
 		{"rec.npy", func(p string) error {
 			dt, err := npy.ParseDType("[('x', '<f8'), ('n', '<i4', (2,))]")
@@ -172,7 +171,7 @@ for p in sys.argv[1:]:
 func TestNumPyReadsAfterEveryAppend(t *testing.T) {
 	dir := shmDir(t)
 	path := filepath.Join(dir, "grow.npy")
-	ap, err := CreateAppender(path, npy.DTypeOf[float32](), []int{2}, nil)
+	ap, err := createAppender(path, npy.DTypeOf[float32](), []int{2}, nil)
 	require.NoError(t, err)
 	defer ap.Close()
 	var snaps []string
@@ -181,7 +180,7 @@ func TestNumPyReadsAfterEveryAppend(t *testing.T) {
 		for i := range rows {
 			rows[i] = float32(k)
 		}
-		require.NoError(t, AppendRows(ap, rows))
+		require.NoError(t, Append(ap, rows))
 		b, err := os.ReadFile(path)
 		require.NoError(t, err)
 		snap := filepath.Join(dir, fmt.Sprintf("snap%d.npy", k))
@@ -308,7 +307,7 @@ print(free(lambda: fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)),
 `
 	off := fmt.Sprint(a.Header().DataOffset)
 	assert.Equal(t, "free free free\n", python(t, script, path, off))
-	require.NoError(t, a.Lock(true))
-	require.NoError(t, a.LockRange(0, 16, true))
+	require.NoError(t, errOf(a.Lock(true, true)))
+	require.NoError(t, errOf(a.LockRange(0, 16, true, true)))
 	assert.Equal(t, "held held free\n", python(t, script, path, off))
 }

@@ -24,55 +24,66 @@ const (
 	CopyOnWrite
 )
 
-// String returns the mode as NumPy's mmap_mode spells it: "r", "r+", "c".
-func (m Mode) String() string {
-	switch m {
-	case ReadOnly:
-		return "r"
-	case ReadWrite:
-		return "r+"
-	case CopyOnWrite:
-		return "c"
-	}
-	return "invalid"
-}
-
-// Options tune Create, Open and the Write functions. A nil *Options means
-// the zero value, whose every field is a sensible default.
+// Options tune how Open, OpenSection, OpenFile and Receive map an
+// existing array. A nil *Options means the zero value, whose every field
+// is a sensible default.
 type Options struct {
-	// Perm is the permission of files made by Create and Write; 0 means
-	// 0644 (readable by other users' processes, as np.save's files are
-	// under the usual umask). It is applied as given, regardless of umask.
-	Perm fs.FileMode
-
-	// Sparse skips the space reservation at create: the file is extended
-	// with ftruncate and its blocks are allocated when first written. Use it
-	// for sparse arrays on disk. On a filesystem that fills up later, a
-	// write through the mapping then faults (see Array.Do) instead of
-	// Create failing up front.
-	Sparse bool
-
-	// Populate says how the page tables are filled at Open or Create; the
-	// zero value picks per file, see Populate.
-	Populate Populate
+	// Populate says how the page tables are filled; the zero value picks
+	// per file, see PopulateMode.
+	Populate PopulateMode
 
 	// Advice is applied to the mapping right after it is made.
 	Advice Advice
 
-	// MaxHeaderSize caps the header length field accepted by Open; 0
-	// means npy.DefaultMaxHeaderSize.
+	// MaxHeaderSize caps the header length field accepted; 0 means
+	// npy.DefaultMaxHeaderSize.
 	MaxHeaderSize int
 
-	// Strict makes Open refuse files with bytes after the array data
-	// (npy.ErrTrailingData). By default they are accepted, not mapped, and
-	// reported by Array.Trailing.
+	// Strict refuses files with bytes after the array data
+	// (npy.ErrTrailingData). By default they are accepted and not mapped.
+	// OpenSection ignores it (the rest of a container follows its array).
 	Strict bool
+}
 
-	// NoSync skips the fsync of the file and its folder when publishing
-	// on a disk-backed filesystem (tmpfs is never synced: it has no disk).
-	// The file then appears atomically but may be lost or empty after a
-	// power failure.
+// CreateOptions tune the functions that make arrays: Create, CreateAnon,
+// Write, WriteAnon and OpenAppender. A nil *CreateOptions means the zero
+// value, whose every field is a sensible default. Each field says which
+// of them it applies to; the others have nothing it could change.
+type CreateOptions struct {
+	// Perm is the permission of the files Create and Write make; 0 means
+	// 0644 (readable by other users' processes, as np.save's files are
+	// under the usual umask). It is applied as given, regardless of umask.
+	Perm fs.FileMode
+
+	// Sparse skips the space reservation of Create and CreateAnon (and of
+	// the rows an Appender adds): the file is extended with ftruncate and
+	// its blocks are allocated when first written. Use it for sparse
+	// arrays on disk. On a filesystem that fills up later, a write through
+	// the mapping then faults (see Array.Do) instead of Create failing up
+	// front. For Write, which never reserves, it skips the free-space
+	// check.
+	Sparse bool
+
+	// NoSync skips the fsync of the file and its folder when Publish or
+	// Write publishes on a disk-backed filesystem, and of the file when an
+	// Appender appends (tmpfs is never synced: it has no disk). The file
+	// then appears atomically but may be lost or empty after a power
+	// failure.
 	NoSync bool
+
+	// Populate says how the page tables of the new mapping of Create,
+	// CreateAnon and WriteAnon are filled; the zero value picks per file,
+	// see PopulateMode (WriteAnon's zero value maps lazily: the data is
+	// written already).
+	Populate PopulateMode
+
+	// Advice is applied to the new mapping of Create, CreateAnon and
+	// WriteAnon right after it is made.
+	Advice Advice
+
+	// MaxHeaderSize caps the header length field OpenAppender accepts in
+	// the file it opens; 0 means npy.DefaultMaxHeaderSize.
+	MaxHeaderSize int
 }
 
 func optionsOf(o *Options) Options {
@@ -82,16 +93,24 @@ func optionsOf(o *Options) Options {
 	return *o
 }
 
-func (o *Options) perm() fs.FileMode {
+func createOptionsOf(o *CreateOptions) CreateOptions {
+	if o == nil {
+		return CreateOptions{}
+	}
+	return *o
+}
+
+func (o *CreateOptions) perm() fs.FileMode {
 	if o.Perm == 0 {
 		return 0o644
 	}
 	return o.Perm & fs.ModePerm
 }
 
-func (o *Options) maxHeader() int {
-	if o.MaxHeaderSize <= 0 {
+// maxHeader returns the header cap n stands for.
+func maxHeader(n int) int {
+	if n <= 0 {
 		return npy.DefaultMaxHeaderSize
 	}
-	return o.MaxHeaderSize
+	return n
 }

@@ -32,21 +32,20 @@ func TestOpenSection(t *testing.T) {
 	}
 	// The .npy starts past the first page, 64-aligned: its data (header
 	// 128 bytes) is aligned for float64.
-	for _, pop := range []Populate{PopulateDefault, PopulateNone, PopulateMap, PopulateAdvise} {
+	for _, pop := range []PopulateMode{PopulateDefault, PopulateNone, PopulateMap, PopulateAdvise} {
 		p, off := containerFile(t, 4096+64, data, 100)
 		a, err := OpenSection(p, off, ReadOnly, &Options{Populate: pop})
 		require.NoError(t, err, "populate %d", pop)
 		v, err := Slice[float64](a)
 		require.NoError(t, err)
 		assert.Equal(t, data, v)
-		assert.EqualValues(t, 100, a.Trailing())
-		assert.Equal(t, []int{3000}, a.Shape())
+		assert.Equal(t, []int{3000}, a.Header().Shape)
 		k := make([]byte, 8)
 		_, err = a.ReadAt(k, 8*2999)
 		require.NoError(t, err)
 		assert.Equal(t, npy.Bytes(data[2999:]), k)
-		require.NoError(t, a.Advise(AdviceWillNeed))
-		require.NoError(t, a.AdviseRange(AdviceSequential, 8, 100))
+		require.NoError(t, a.Advise(AdviceWillNeed, 0, a.Header().DataSize()))
+		require.NoError(t, a.Advise(AdviceSequential, 8, 100))
 		require.NoError(t, a.Close())
 	}
 

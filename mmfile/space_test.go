@@ -60,7 +60,7 @@ func TestFullTmpfs(t *testing.T) {
 
 	// Early check from statfs.
 	_, err := Create(path, f8(256<<10), nil) // 2 MiB
-	require.ErrorIs(t, err, ErrNoSpace)
+	require.ErrorIs(t, err, syscall.ENOSPC)
 	assert.ErrorIs(t, err, syscall.ENOSPC)
 	var se *SpaceError
 	require.ErrorAs(t, err, &se)
@@ -74,7 +74,7 @@ func TestFullTmpfs(t *testing.T) {
 	freeSpaceFn = func(string) (int64, bool) { return 0, false }
 	t.Cleanup(func() { freeSpaceFn = freeSpace })
 	_, err = Create(path, f8(256<<10), nil)
-	require.ErrorIs(t, err, ErrNoSpace)
+	require.ErrorIs(t, err, syscall.ENOSPC)
 	require.ErrorAs(t, err, &se)
 	assert.ErrorIs(t, se.Err, syscall.ENOSPC)
 	assertEmpty(t, dir)
@@ -82,15 +82,15 @@ func TestFullTmpfs(t *testing.T) {
 	// A first array fits, a second does not; the first is untouched.
 	makeArray(t, path, 70<<10, func(i int) float64 { return 3 }) // 560 KiB
 	_, err = Create(filepath.Join(dir, "b.npy"), f8(70<<10), nil)
-	require.ErrorIs(t, err, ErrNoSpace)
+	require.ErrorIs(t, err, syscall.ENOSPC)
 	err = Write(path, make([]float64, 70<<10), nil, nil)
-	require.ErrorIs(t, err, ErrNoSpace, "replacing needs room for both until the rename")
+	require.ErrorIs(t, err, syscall.ENOSPC, "replacing needs room for both until the rename")
 	got, _, err := npy.ReadFile[float64](path)
 	require.NoError(t, err)
 	assert.Equal(t, 3.0, got[len(got)-1])
 	ap, err := OpenAppender(path, nil)
 	require.NoError(t, err)
-	err = AppendRows(ap, make([]float64, 70<<10))
+	err = Append(ap, make([]float64, 70<<10))
 	require.ErrorIs(t, err, syscall.ENOSPC)
 	require.NoError(t, ap.Close())
 	fi, err := os.Stat(path)
@@ -101,7 +101,7 @@ func TestFullTmpfs(t *testing.T) {
 	// A sparse write of more than fits fails with ENOSPC from the write,
 	// removes its temporary file, and leaves the destination untouched.
 	makeArray(t, path, 16, func(i int) float64 { return 5 })
-	err = Write(path, make([]float64, 256<<10), nil, &Options{Sparse: true})
+	err = Write(path, make([]float64, 256<<10), nil, &CreateOptions{Sparse: true})
 	require.ErrorIs(t, err, syscall.ENOSPC)
 	got, _, err = npy.ReadFile[float64](path)
 	require.NoError(t, err)
@@ -111,7 +111,7 @@ func TestFullTmpfs(t *testing.T) {
 
 	// Sparse Create succeeds; writing through the mapping then runs out of
 	// pages, which the guarded WriteAt reports as ErrFault, not a crash.
-	sp, err := Create(filepath.Join(dir, "sparse.npy"), f8(256<<10), &Options{Sparse: true})
+	sp, err := Create(filepath.Join(dir, "sparse.npy"), f8(256<<10), &CreateOptions{Sparse: true})
 	require.NoError(t, err)
 	_, err = sp.WriteAt(make([]byte, 2<<20), 0)
 	require.ErrorIs(t, err, ErrFault)

@@ -15,21 +15,21 @@ var errPinnedPublish = errors.New("cannot publish a pinned array on this system 
 // On Windows (and other systems without the Unix calls) mmfile degrades:
 // space is reserved by writing zeros, there is no free-space check, populate
 // touches pages, access hints are ignored, file locks, descriptor passing and
-// anonymous arrays return ErrUnsupported, and Publish closes and reopens the
+// anonymous arrays return errors.ErrUnsupported, and Publish closes and reopens the
 // file around the rename (Windows cannot rename an open file).
 
 func freeSpace(dir string) (int64, bool) { return 0, false }
 
 func fallocate(f *os.File, off, n int64) error { return errNoFallocate }
 
-func populateAdvise(m []byte) error { return ErrUnsupported }
+func populateAdvise(m []byte) error { return errUnsupported }
 
-func flock(f *os.File, exclusive, wait bool) (bool, error) { return false, ErrUnsupported }
+func flock(f *os.File, exclusive, wait bool) (bool, error) { return false, errUnsupported }
 
-func funlock(f *os.File) error { return ErrUnsupported }
+func funlock(f *os.File) error { return errUnsupported }
 
 func ofdLock(f *os.File, typ int16, off, n int64, wait bool) (bool, error) {
-	return false, ErrUnsupported
+	return false, errUnsupported
 }
 
 const (
@@ -43,15 +43,10 @@ func dirWritable(dir string) bool {
 	return err == nil && fi.IsDir()
 }
 
-// Send is not available on this system.
-func Send(conn *net.UnixConn, a *Array) error { return ErrUnsupported }
+func sendFD(conn *net.UnixConn, f *os.File) error { return errUnsupported }
+func recvFD(conn *net.UnixConn) (*os.File, error) { return nil, errUnsupported }
 
-// Receive is not available on this system.
-func Receive(conn *net.UnixConn, mode Mode, opt *Options) (*Array, error) {
-	return nil, ErrUnsupported
-}
-
-func populateChunk(m []byte, write bool) error { return ErrUnsupported }
+func populateChunk(m []byte, write bool) error { return errUnsupported }
 
 // renameMapped unmaps the array, publishes its file (closing it: Windows
 // refuses to rename an open file) and maps it again at the same size.
@@ -70,7 +65,7 @@ func (a *Array) renameMapped() (renamed bool, err error) {
 		return false, err
 	}
 	a.m, a.data = nil, nil
-	if err := atomicfile.Publish(a.f, a.path, a.opt.NoSync); err != nil {
+	if err := atomicfile.Publish(a.f, a.path, a.noSync); err != nil {
 		a.released, a.closed = true, true
 		return false, err
 	}

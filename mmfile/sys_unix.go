@@ -57,42 +57,33 @@ func dirWritable(dir string) bool {
 	return unix.Access(dir, unix.W_OK|unix.X_OK) == nil
 }
 
-// Send passes the array's file descriptor to the process at the other end
-// of a Unix domain socket (SCM_RIGHTS), typically an anonymous array from
-// CreateAnon. The receiver maps it with Receive; the array stays valid for
-// both sides until each closes it. The descriptor carries the file's open
-// mode: a receiver can map read-write only if the sender's file is open for
-// writing.
-func Send(conn *net.UnixConn, a *Array) error {
-	f, err := a.File()
-	if err != nil {
-		return err
-	}
+// sendFD sends f's descriptor over conn with the one-byte message that
+// recvFD expects.
+func sendFD(conn *net.UnixConn, f *os.File) error {
 	rights := unix.UnixRights(int(f.Fd()))
 	n, oobn, err := conn.WriteMsgUnix([]byte{'A'}, rights, nil)
 	runtime.KeepAlive(f)
 	if err != nil {
-		return wrap("send", a.path, err)
+		return err
 	}
 	if n != 1 || oobn != len(rights) {
-		return wrap("send", a.path, errors.New("short write on the socket"))
+		return errors.New("short write on the socket")
 	}
 	return nil
 }
 
-// Receive reads one file descriptor sent with Send from a Unix domain
-// socket and maps the array in it (see OpenFile for the checks). It fails if
-// the message carries no descriptor; extra descriptors are closed.
-func Receive(conn *net.UnixConn, mode Mode, opt *Options) (*Array, error) {
+// recvFD reads one message from sendFD and returns its descriptor; extra
+// descriptors are closed.
+func recvFD(conn *net.UnixConn) (*os.File, error) {
 	buf := make([]byte, 1)
 	oob := make([]byte, unix.CmsgSpace(4*4))
 	n, oobn, flags, _, err := conn.ReadMsgUnix(buf, oob)
 	if err != nil {
-		return nil, wrap("receive", connName(conn), err)
+		return nil, err
 	}
 	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 	if err != nil {
-		return nil, wrap("receive", connName(conn), err)
+		return nil, err
 	}
 	var fds []int
 	for i := range msgs {
@@ -104,25 +95,17 @@ func Receive(conn *net.UnixConn, mode Mode, opt *Options) (*Array, error) {
 		for _, fd := range fds {
 			unix.Close(fd)
 		}
-		return nil, wrap("receive", connName(conn), errors.New("message carries no array descriptor"))
+		return nil, errors.New("message carries no array descriptor")
 	}
 	for _, fd := range fds[1:] {
 		unix.Close(fd)
 	}
 	unix.CloseOnExec(fds[0])
-	return OpenFile(os.NewFile(uintptr(fds[0]), "received-array"), mode, opt)
-}
-
-// connName names a socket for error messages.
-func connName(conn *net.UnixConn) string {
-	if a := conn.LocalAddr(); a != nil && a.String() != "" {
-		return a.String()
-	}
-	return "unix socket"
+	return os.NewFile(uintptr(fds[0]), "received-array"), nil
 }
 
 // renameMapped publishes the array's open, mapped file; POSIX renames
 // open files. renamed reports whether the name now is the array's file.
 func (a *Array) renameMapped() (renamed bool, err error) {
-	return atomicfile.Rename(a.f, a.path, a.opt.NoSync)
+	return atomicfile.Rename(a.f, a.path, a.noSync)
 }

@@ -43,7 +43,7 @@ func TestTempNeverSeenUnmarked(t *testing.T) {
 					removed = append(removed, r...)
 				}
 			}()
-			o := &Options{NoSync: true}
+			o := &CreateOptions{NoSync: true}
 			for i := range 150 {
 				target := filepath.Join(dir, fmt.Sprintf("f%d", i))
 				f, err := atomicfile.Create(target, 0)

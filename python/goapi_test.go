@@ -26,18 +26,18 @@ func openGo(t *testing.T, name string) goArray {
 	return goArray{a}
 }
 
-// tryLockRange is mmfile's TryLockRange on data bytes [off, off+n).
+// tryLockRange is mmfile's LockRange without waiting on data bytes [off, off+n).
 func (g goArray) tryLockRange(t *testing.T, off, n int64, exclusive bool) bool {
 	t.Helper()
-	ok, err := g.a.TryLockRange(off, n, exclusive)
+	ok, err := g.a.LockRange(off, n, exclusive, false)
 	require.NoError(t, err)
 	return ok
 }
 
-// tryLock is mmfile's whole-file TryLock.
+// tryLock is mmfile's whole-file Lock without waiting.
 func (g goArray) tryLock(t *testing.T, exclusive bool) bool {
 	t.Helper()
-	ok, err := g.a.TryLock(exclusive)
+	ok, err := g.a.Lock(exclusive, false)
 	require.NoError(t, err)
 	return ok
 }

@@ -76,12 +76,7 @@ and renamed into place; an existing OUT is replaced only with --force.`,
 				wopts = append(wopts, zstdseek.WithFrameSize(int(n)))
 			}
 			if err := e.convert(in, out, toZst, *force, ropts, wopts); err != nil {
-				label := in
-				var oe *outputError
-				if errors.As(err, &oe) {
-					label = out
-				}
-				e.fail(label, err)
+				e.fail(in, err) // errors about OUT name it
 				return exitError
 			}
 			return exitOK
@@ -89,17 +84,10 @@ and renamed into place; an existing OUT is replaced only with --force.`,
 	},
 }
 
-// outputError marks an error about OUT rather than IN, so that the error
-// line names the right file.
-type outputError struct{ err error }
-
-func (o *outputError) Error() string { return o.err.Error() }
-func (o *outputError) Unwrap() error { return o.err }
-
 func (e *env) convert(in, out string, toZst, force bool, ropts []zstdseek.ReaderOption, wopts []zstdseek.WriterOption) error {
 	if !force {
 		if _, err := os.Lstat(out); err == nil {
-			return &outputError{fmt.Errorf("%w (use --force to replace it)", fs.ErrExist)}
+			return about("convert", out, fmt.Errorf("%w (use --force to replace it)", fs.ErrExist))
 		}
 	}
 	if archive, key, ok := splitMember(in); ok {
@@ -113,7 +101,7 @@ func (e *env) convert(in, out string, toZst, force bool, ropts []zstdseek.Reader
 		return fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
 	}
 	if fo, err := os.Stat(out); err == nil && os.SameFile(fi, fo) {
-		return &outputError{errors.New("IN and OUT are the same file")}
+		return about("convert", out, errors.New("IN and OUT are the same file"))
 	}
 	kind, err := sniff(in)
 	if err != nil {
@@ -169,15 +157,15 @@ func convertMember(archive, key, out string, toZst bool, opts []zstdseek.WriterO
 	label := archive + ":" + key
 	z, err := npz.OpenReader(archive)
 	if err != nil {
-		return err
+		return about("open", label, err)
 	}
 	defer z.Close()
 	m, err := z.Member(key)
 	if err != nil {
-		return &labelError{label, err}
+		return about("open", label, err)
 	}
 	if !m.IsNpy() {
-		return &labelError{label, fmt.Errorf("%w: %q", npz.ErrNotNpy, m.Name)}
+		return about("open", label, fmt.Errorf("%w: %q", npz.ErrNotNpy, m.Name))
 	}
 	var inErr error // a failure of the member, not of OUT
 	err = writeAtomic(out, func(f *os.File) error {
@@ -202,7 +190,7 @@ func convertMember(archive, key, out string, toZst bool, opts []zstdseek.WriterO
 		return err
 	})
 	if inErr != nil {
-		return &labelError{label, inErr}
+		return about("read", label, inErr)
 	}
 	return outputErrors(err, out)
 }
@@ -221,23 +209,24 @@ func (t *errTap) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// outputErrors marks the errors of writing out as output errors, except
-// those that report a problem in the input stream.
+// outputErrors makes the errors of writing out name it (see about),
+// except those that report a problem in the input stream: errors about
+// out or its temporary file, and failed renames.
 func outputErrors(err error, out string) error {
-	if err == nil {
-		return nil
-	}
-	var me *mmfile.Error
 	var pe *fs.PathError
 	var le *os.LinkError
 	switch {
-	case errors.As(err, &me) && me.Path == out,
-		errors.As(err, &pe) && pe.Path == out,
-		errors.As(err, &le),
-		errors.As(err, &pe) && filepath.Dir(pe.Path) == filepath.Dir(out) && strings.HasPrefix(filepath.Base(pe.Path), "."+filepath.Base(out)):
-		return &outputError{err}
+	case errors.As(err, &pe) && (pe.Path == out || isTempFor(pe.Path, out)),
+		errors.As(err, &le):
+		return about("write", out, err)
 	}
 	return err
+}
+
+// isTempFor reports whether path is a temporary file for out.
+func isTempFor(path, out string) bool {
+	target, ok := atomicfile.Target(filepath.Base(path))
+	return ok && target == filepath.Base(out) && filepath.Dir(path) == filepath.Dir(out)
 }
 
 // writeAtomic writes name through a temporary file in its folder, renamed

@@ -111,7 +111,7 @@ func createArray(name string, h *npy.Header, sparse, force bool) error {
 			return fmt.Errorf("%w (use --force to replace it)", fs.ErrExist)
 		}
 	}
-	a, err := mmfile.Create(name, h, &mmfile.Options{Sparse: sparse})
+	a, err := mmfile.Create(name, h, &mmfile.CreateOptions{Sparse: sparse})
 	if err != nil {
 		return err
 	}

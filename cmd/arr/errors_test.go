@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -152,7 +153,7 @@ func TestTruncatedUnderReader(t *testing.T) {
 			})
 		}
 		require.Error(t, err, op)
-		assert.True(t, mmfile.IsFault(err), "%s: %v", op, err)
+		assert.True(t, errors.Is(err, mmfile.ErrFault), "%s: %v", op, err)
 		assert.Contains(t, reason(err), "shrank")
 		require.NoError(t, closeAll(hs))
 		require.NoError(t, writeNpyFile(p, data)) // restore for the next op

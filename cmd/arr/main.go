@@ -32,8 +32,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
-
-	"github.com/arrfile/arrfile/mmfile"
 )
 
 func main() {
@@ -76,32 +74,70 @@ type env struct {
 	threads        int // decompression concurrency, 0 for all cores
 }
 
-// fail reports an error about one file ("arr: FILE: reason"), or about
-// an archive member when err says which.
+// fail reports an error as "arr: FILE: reason": FILE is the Path of the
+// *fs.PathError in err (the package that failed names the file; this
+// command names archive members and the outputs of convert the same way,
+// see about), else label; "arr: reason" if there is neither.
 func (e *env) fail(label string, err error) {
-	var le *labelError
-	if errors.As(err, &le) {
-		label, err = le.label, le.err
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		label, err = pe.Path, pe.Err
 	}
 	if label == "" {
 		fmt.Fprintf(e.stderr, "arr: %s\n", reason(err))
 		return
 	}
-	msg := reasonFor(label, err)
-	if i := strings.LastIndex(label, ".npz:"); i >= 0 { // codec names the archive
-		msg = reasonFor(label[:i+4], errors.New(msg))
-	}
-	fmt.Fprintf(e.stderr, "arr: %s: %s\n", label, msg)
+	fmt.Fprintf(e.stderr, "arr: %s: %s\n", label, reasonFor(label, err))
 }
 
-// reasonFor is reason without a leading "LABEL: " that some packages put
-// in their messages (codec prefixes the file name as plain text).
+// about returns err as an error about the file label, for fail: an
+// *fs.PathError for label, unless it already is one. An *fs.PathError
+// about another file (a temporary file, an archive of which label is a
+// member) gives its cause.
+func about(op, label string, err error) error {
+	var pe *fs.PathError
+	if err == nil || errors.As(err, &pe) && pe.Path == label {
+		return err
+	}
+	if e, ok := err.(*fs.PathError); ok {
+		err = e.Err
+	}
+	return &fs.PathError{Op: op, Path: label, Err: err}
+}
+
+// pkgPrefixes are the package names that start this module's messages;
+// the "arr: " of the error line replaces them.
+var pkgPrefixes = []string{"npy: ", "mmfile: ", "codec: ", "zstdseek: ", "npyzst: ", "npz: ", "atomicfile: "}
+
+// reason returns the message of err (the cause of an *fs.PathError)
+// without the package prefix that "arr: " replaces.
+func reason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	msg := err.Error()
+	for _, p := range pkgPrefixes {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return msg
+}
+
+// reasonFor is reason without a leading "LABEL: " (for an archive member
+// ARCHIVE.npz:KEY, also "ARCHIVE.npz: ") that messages naming their file as
+// text repeat.
 func reasonFor(label string, err error) string {
 	msg := reason(err)
+	names := []string{label}
+	if i := strings.LastIndex(label, ".npz:"); i >= 0 {
+		names = append(names, label[:i+4])
+	}
 	for {
 		before := msg
-		msg = strings.TrimPrefix(msg, label+": ")
-		for _, p := range []string{"npy: ", "mmfile: ", "codec: ", "npz: ", "zstdseek: ", "npyzst: "} {
+		for _, n := range names {
+			msg = strings.TrimPrefix(msg, n+": ")
+		}
+		for _, p := range pkgPrefixes {
 			msg = strings.TrimPrefix(msg, p)
 		}
 		if msg == before {
@@ -237,29 +273,4 @@ func mainUsage(w io.Writer) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
-}
-
-// reason returns the message of err without the file name and package
-// prefixes that the CLI's "arr: FILE: " already gives.
-func reason(err error) string {
-	for {
-		var next error
-		switch e := err.(type) {
-		case *mmfile.Error:
-			next = e.Err
-		case *fs.PathError:
-			next = e.Err
-		case *os.SyscallError:
-			next = e.Err
-		}
-		if next == nil {
-			break
-		}
-		err = next
-	}
-	msg := err.Error()
-	for _, p := range []string{"npy: ", "mmfile: ", "codec: ", "npz: ", "zstdseek: ", "npyzst: "} {
-		msg = strings.TrimPrefix(msg, p)
-	}
-	return msg
 }

@@ -265,7 +265,7 @@ func resolveShared(name string) string {
 	if _, err := os.Lstat(name); err == nil || strings.ContainsRune(name, filepath.Separator) || strings.ContainsRune(name, '/') {
 		return name
 	}
-	if p := mmfile.Path(name); p != name {
+	if p := filepath.Join(mmfile.DefaultDir(), name); p != name {
 		if _, err := os.Lstat(p); err == nil {
 			return p
 		}
@@ -327,12 +327,7 @@ func (e *env) gc(dir string, older time.Duration, dry bool) int {
 		errs = []error{err}
 	}
 	for _, err := range errs {
-		var me *mmfile.Error
-		if errors.As(err, &me) {
-			e.fail(me.Path, err)
-		} else {
-			e.fail(dir, err)
-		}
+		e.fail(dir, err) // errors about one file name it
 	}
 	return exitError
 }

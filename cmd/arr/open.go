@@ -49,16 +49,6 @@ type zstInfo struct {
 	seekable       bool
 }
 
-// labelError is an error about a part of a file (an archive member) that
-// should be reported under that part's label.
-type labelError struct {
-	label string
-	err   error
-}
-
-func (l *labelError) Error() string { return l.label + ": " + l.err.Error() }
-func (l *labelError) Unwrap() error { return l.err }
-
 // splitMember splits "ARCHIVE.npz:KEY" into the archive and the key when
 // name itself is not an existing file.
 func splitMember(name string) (archive, key string, ok bool) {
@@ -116,7 +106,8 @@ func openArrays(name string, o openOptions) ([]*arrayHandle, error) {
 		return openStdin()
 	}
 	if archive, key, ok := splitMember(name); ok {
-		return openNpz(archive, key, o)
+		hs, err := openNpz(archive, key, o)
+		return hs, about("open", name, err)
 	}
 	fi, err := os.Stat(name)
 	if err != nil {
@@ -170,6 +161,15 @@ func openNpy(name string, o openOptions) (*arrayHandle, error) {
 		return nil, err
 	}
 	h := a.Header()
+	f, err := a.File()
+	var fi os.FileInfo
+	if err == nil {
+		fi, err = f.Stat()
+	}
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	do := func(fn func(io.ReaderAt, []byte) error) error {
 		return a.Do(func(data []byte) error {
 			return fn(bytes.NewReader(data), data)
@@ -177,8 +177,8 @@ func openNpy(name string, o openOptions) (*arrayHandle, error) {
 	}
 	return &arrayHandle{
 		label: name, format: "npy", header: h,
-		fileSize: h.DataOffset + h.DataSize() + a.Trailing(),
-		trailing: a.Trailing(),
+		fileSize: fi.Size(),
+		trailing: fi.Size() - h.DataOffset - h.DataSize(),
 		do:       do,
 		canonical: func(w io.Writer) error {
 			return do(func(_ io.ReaderAt, data []byte) error { return npy.WriteCanonical(w, h, data) })
@@ -219,7 +219,7 @@ func openZst(name string, o openOptions) (*arrayHandle, error) {
 		if spilled == nil {
 			a, c, err := spillToTemp(r)
 			if err != nil {
-				return nil, err
+				return nil, about("read", name, err)
 			}
 			spilled, cleanup = a, c
 		}
@@ -261,7 +261,7 @@ func openZst(name string, o openOptions) (*arrayHandle, error) {
 			if err != nil {
 				return err
 			}
-			return a.Do(func(data []byte) error { return npy.WriteCanonical(w, h, data) })
+			return about("read", name, a.Do(func(data []byte) error { return npy.WriteCanonical(w, h, data) }))
 		},
 		verify: r.Verify,
 		close: onceCloser(func() error {
@@ -298,7 +298,7 @@ func openNpz(archive, key string, o openOptions) ([]*arrayHandle, error) {
 		if !m.IsNpy() {
 			z.Close()
 			f.Close()
-			return nil, &labelError{archive + ":" + key, fmt.Errorf("%w: %q", npz.ErrNotNpy, m.Name)}
+			return nil, about("open", archive+":"+key, fmt.Errorf("%w: %q", npz.ErrNotNpy, m.Name))
 		}
 		members = []npz.Member{m}
 	} else {
@@ -334,9 +334,9 @@ func openNpz(archive, key string, o openOptions) ([]*arrayHandle, error) {
 		return nil, err
 	}
 	for _, m := range members {
-		h, err := npzMember(z, f, archive, m)
+		h, err := npzMember(z, f, archive, m, key != "")
 		if err != nil {
-			return fail(&labelError{archive + ":" + m.Key, err})
+			return fail(about("open", archive+":"+m.Key, err))
 		}
 		h.close = onceCloser(func(c func()) func() error {
 			return func() error { c(); return release() }
@@ -347,8 +347,14 @@ func openNpz(archive, key string, o openOptions) ([]*arrayHandle, error) {
 }
 
 // npzMember makes the handle of one array member. Its close releases only
-// the member's temporary copy; openNpz adds the archive's release.
-func npzMember(z *npz.Reader, f *os.File, archive string, m npz.Member) (*arrayHandle, error) {
+// the member's temporary copy; openNpz adds the archive's release. named
+// says the command line named the member (ARCHIVE.npz:KEY), which its
+// errors then name too.
+func npzMember(z *npz.Reader, f *os.File, archive string, m npz.Member, named bool) (*arrayHandle, error) {
+	errLabel := archive // what the command line named
+	if named {
+		errLabel = archive + ":" + m.Key
+	}
 	r, err := z.Open(m.Key)
 	if err != nil {
 		return nil, err
@@ -371,7 +377,7 @@ func npzMember(z *npz.Reader, f *os.File, archive string, m npz.Member) (*arrayH
 				return err
 			})
 			if err != nil {
-				return nil, err
+				return nil, about("read", errLabel, err)
 			}
 			spilled, a.cleanup = sa, cleanup
 		}
@@ -420,6 +426,14 @@ func npzMember(z *npz.Reader, f *os.File, archive string, m npz.Member) (*arrayH
 		}
 		_, err = io.Copy(io.Discard, raw)
 		return err
+	}
+	if named {
+		// Errors of the member's data name the member the command line
+		// named, not the archive.
+		do, canonical, verify := a.do, a.canonical, a.verify
+		a.do = func(fn func(io.ReaderAt, []byte) error) error { return about("read", errLabel, do(fn)) }
+		a.canonical = func(w io.Writer) error { return about("read", errLabel, canonical(w)) }
+		a.verify = func() error { return about("read", errLabel, verify()) }
 	}
 	return a, nil
 }

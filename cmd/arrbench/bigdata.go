@@ -85,7 +85,7 @@ func (b *bench) runBigData(size int64) *bigResult {
 	t0 := time.Now()
 	idx, val := bigMarks(n)
 	err := func() error {
-		a, err := mmfile.CreateFor[float64](path, []int{int(n)}, &mmfile.Options{Sparse: true})
+		a, err := mmfile.Create(path, &npy.Header{DType: npy.DTypeOf[float64](), Shape: []int{int(n)}}, &mmfile.CreateOptions{Sparse: true})
 		if err != nil {
 			return err
 		}

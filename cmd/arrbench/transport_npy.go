@@ -75,7 +75,7 @@ func init() {
 
 // populateModes are the values of --populate: how consumers fill the page
 // tables of the mapping when they open it (mmfile.Options.Populate).
-var populateModes = map[string]mmfile.Populate{
+var populateModes = map[string]mmfile.PopulateMode{
 	"none":    mmfile.PopulateNone,
 	"default": mmfile.PopulateDefault,
 	"ahead":   mmfile.PopulateAhead,
@@ -168,9 +168,9 @@ func handOverFile(b *bench, w *workerClient, req request, size int64, cold bool,
 // createFor creates a mapped .npy for n elements of ds's type.
 func createFor(ds *dataSet, path string, n int) (*mmfile.Array, error) {
 	if ds.f64 != nil {
-		return mmfile.CreateFor[float64](path, []int{n}, producerOptions)
+		return mmfile.Create(path, &npy.Header{DType: npy.DTypeOf[float64](), Shape: []int{n}}, producerOptions)
 	}
-	return mmfile.CreateFor[int32](path, []int{n}, producerOptions)
+	return mmfile.Create(path, &npy.Header{DType: npy.DTypeOf[int32](), Shape: []int{n}}, producerOptions)
 }
 
 // fill copies the first n elements of ds into a's data.
@@ -180,7 +180,7 @@ func fill(a *mmfile.Array, ds *dataSet, n int) error {
 		return err
 	}
 	if len(dst) != n*ds.Kind.Size {
-		return fmt.Errorf("array %s holds %d bytes, want %d", a.Name(), len(dst), n*ds.Kind.Size)
+		return fmt.Errorf("array %s holds %d bytes, want %d", arrayName(a), len(dst), n*ds.Kind.Size)
 	}
 	copy(dst, ds.Bytes(n))
 	return nil
@@ -235,7 +235,7 @@ func runMemfd(b *bench, ds *dataSet, n int) (measurement, error) {
 		return measurement{}, err
 	}
 	t0 := time.Now()
-	a, err := mmfile.WriteAnon("arrbench", &npy.Header{DType: dtypeOf(ds), Shape: []int{n}}, ds.Bytes(n), producerOptions)
+	a, err := mmfile.WriteAnon("arrbench", ds.Bytes(n), &npy.Header{DType: dtypeOf(ds), Shape: []int{n}}, producerOptions)
 	if err != nil {
 		return measurement{}, err
 	}
@@ -249,6 +249,14 @@ func runMemfd(b *bench, ds *dataSet, n int) (measurement, error) {
 		return measurement{}, err
 	}
 	return fromReply(rep, t1.Sub(t0), t2.Sub(t0), size+headerSize(a)), nil
+}
+
+// arrayName names a's file for error messages.
+func arrayName(a *mmfile.Array) string {
+	if f, err := a.File(); err == nil {
+		return f.Name()
+	}
+	return "closed array"
 }
 
 // dtypeOf is the npy dtype of ds's elements.
@@ -307,21 +315,22 @@ func consumeMemfd(w *worker, req *request, _ io.Reader) (reply, error) {
 // mmfile's fault guard (a file truncated under the consumer is an error,
 // not a crash). Open time runs from t0 to the typed view.
 func sumMapped(a *mmfile.Array, req *request, t0 time.Time) (reply, error) {
-	if got := a.DType().String(); got != req.DType || a.Len() != req.N {
-		return reply{}, fmt.Errorf("%s holds %d elements of %s, want %d of %s", a.Name(), a.Len(), got, req.N, req.DType)
+	h := a.Header()
+	if got := h.DType.String(); got != req.DType || h.NumElements() != req.N {
+		return reply{}, fmt.Errorf("%s holds %d elements of %s, want %d of %s", arrayName(a), h.NumElements(), got, req.N, req.DType)
 	}
 	var rep reply
 	err := a.Do(func(data []byte) error {
 		var sum func() uint64
 		switch req.DType {
 		case "<f8":
-			s, err := npy.View[float64](data, a.DType())
+			s, err := npy.View[float64](data, h.DType)
 			if err != nil {
 				return err
 			}
 			sum = func() uint64 { return sumFloat64Bits(s) }
 		case "<i4":
-			s, err := npy.View[int32](data, a.DType())
+			s, err := npy.View[int32](data, h.DType)
 			if err != nil {
 				return err
 			}
@@ -334,11 +343,11 @@ func sumMapped(a *mmfile.Array, req *request, t0 time.Time) (reply, error) {
 		rep.OpenNS, rep.ReadNS = int64(t1.Sub(t0)), int64(time.Since(t1))
 		return nil
 	})
-	if err != nil && !strings.Contains(err.Error(), a.Name()) {
-		err = fmt.Errorf("%s: %w", a.Name(), err)
+	if name := arrayName(a); err != nil && !strings.Contains(err.Error(), name) {
+		err = fmt.Errorf("%s: %w", name, err)
 	}
 	return rep, err
 }
 
 // producerOptions are the options producers create mapped arrays with.
-var producerOptions = &mmfile.Options{Populate: mmfile.PopulateDefault}
+var producerOptions = &mmfile.CreateOptions{Populate: mmfile.PopulateDefault}

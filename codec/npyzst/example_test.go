@@ -91,6 +91,6 @@ func Example_mappedArray() {
 	}
 	defer b.Close()
 	v, _ := mmfile.Slice[float64](b)
-	fmt.Println(b.Shape(), v)
+	fmt.Println(b.Header().Shape, v)
 	// Output: [2 3] [0.5 1.5 2.5 3.5 4.5 5.5]
 }

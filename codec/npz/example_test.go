@@ -103,7 +103,7 @@ func ExampleReader_DataOffset() {
 	if err != nil {
 		panic(err)
 	}
-	k, _ := a.Index(1, 2)
-	fmt.Println(a.Shape(), v[k])
+	shape := a.Header().Shape
+	fmt.Println(shape, v[1*shape[1]+2])
 	// Output: [2 3] 5.5
 }
