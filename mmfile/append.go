@@ -98,11 +98,11 @@ func (ap *Appender) readHeader() (*npy.Header, int64, error) {
 // npy.ErrByteOrder otherwise) or, for T byte, as raw bytes in the file's
 // dtype and byte order.
 //
-// The new space is reserved first (unless Options.Sparse), so a full disk
-// or tmpfs fails here with nothing changed. On disk-backed storage the data
-// is fsynced before the header names it (unless Options.NoSync), so after a
-// crash the file holds the old array or the new one, plus at most some
-// trailing bytes that the next Append removes.
+// The new space is reserved first (unless CreateOptions.Sparse), so a full
+// disk or tmpfs fails here with nothing changed. On disk-backed storage the
+// data is fsynced before the header names it (unless CreateOptions.NoSync),
+// so after a crash the file holds the old array or the new one, plus at
+// most some trailing bytes that the next Append removes.
 func Append[T npy.Elem](ap *Appender, rows []T) error {
 	if _, isByte := any(*new(T)).(byte); !isByte {
 		if _, err := npy.View[T](npy.Bytes(rows), ap.Header().DType); err != nil {

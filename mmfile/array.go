@@ -46,7 +46,7 @@ import (
 // such a fault into an error (ErrFileShrunk, ErrFault); raw slices from Bytes
 // and Slice are not protected. Create reserves the file's space so that an
 // array it made never faults for lack of space, and anonymous arrays are
-// sealed against shrinking, so theirs never fault.
+// sealed against shrinking by other processes.
 type Array struct {
 	mu       sync.Mutex
 	path     string // final name (Create), name given to Open, "memfd:NAME"

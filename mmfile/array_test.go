@@ -141,7 +141,7 @@ func TestOpenValidation(t *testing.T) {
 	_, err = Open(huge, ReadOnly, nil)
 	assert.ErrorIs(t, err, npy.ErrTruncated)
 
-	// Trailing bytes: accepted and reported, or refused with Strict.
+	// Trailing bytes: accepted (not mapped), or refused with Strict.
 	trail := filepath.Join(dir, "trail.npy")
 	require.NoError(t, os.WriteFile(trail, append(bytes.Clone(full), 1, 2, 3), 0o644))
 	a, err := Open(trail, ReadOnly, nil)
@@ -390,7 +390,8 @@ func TestWriteFunctions(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, data, got)
 
-	// WriteFrom copies any npy stream; a truncated one publishes nothing.
+	// Copying an npy stream (Create, Do, Publish; see ExampleCreate_stream): a
+	// truncated one publishes nothing.
 	var buf bytes.Buffer
 	require.NoError(t, npy.Write(&buf, []float32{1.5, 2.5, 3.5}))
 	from := filepath.Join(dir, "from.npy")

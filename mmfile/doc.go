@@ -1,5 +1,5 @@
 // Package mmfile shares N-dimensional arrays between processes through
-// memory-mapped .npy files.
+// memory-mapped .npy files: the mapped array.
 //
 // A producer creates an array under a temporary name, fills it in place
 // through a shared mapping and publishes it with an atomic rename; any
@@ -9,9 +9,10 @@
 // one mmap, and the consumer's first read costs the page faults that map the
 // file's pages into it.
 //
-//	a, err := mmfile.CreateFor[float64](mmfile.Path("x.npy"), []int{1000, 3}, nil)
+//	name := filepath.Join(mmfile.DefaultDir(), "x.npy") // $ARRFILE_DIR, /dev/shm or the temp folder
+//	a, err := mmfile.Create(name, &npy.Header{DType: npy.DTypeOf[float64](), Shape: []int{1000, 3}}, nil)
 //	s, err := mmfile.Slice[float64](a) // fill s in place
-//	err = a.Publish()                 // now visible as $ARRFILE_DIR or /dev/shm/x.npy
+//	err = a.Publish()                 // now visible under name
 //	a.Close()
 //
 //	b, err := mmfile.Open(name, mmfile.ReadOnly, nil) // in another process
@@ -21,33 +22,43 @@
 // NumPy writes, so they interoperate both ways, including NumPy's read-write
 // mode (mmap_mode="r+") on the same file at the same time.
 //
-// The package covers the whole life of a shared array:
+// The parts of the mapped array:
 //
-//   - where: DefaultDir ($ARRFILE_DIR, else /dev/shm, else the temp folder)
-//     and any folder on disk for data larger than memory;
-//   - creation without surprises: Create checks free space and reserves the
-//     file's blocks, so a full /dev/shm is an error at create, not a SIGBUS
-//     later; Write publishes an existing slice in one call;
-//   - typed zero-copy views (Slice) checked against dtype, byte order and
-//     alignment, usable as gonum matrices;
-//   - fault safety: Do, ReadAt and WriteAt turn the SIGBUS of a file truncated
-//     by another process into ErrFileShrunk;
-//   - coordination: whole-file and byte-range advisory locks, and
-//     sync/atomic on mapped words, which works across processes;
-//   - anonymous arrays (CreateAnon, Linux memfd) passed as file descriptors to
-//     children or over Unix sockets, with nothing to clean up;
-//   - growing: Appender adds rows in place, keeping a valid .npy;
-//   - embedded arrays: OpenSection maps an .npy that starts inside a file,
-//     such as a stored member of an .npz archive;
-//   - housekeeping: List, Remove and RemoveStale for the shared folder; they
-//     recognise the temporary files of every writer in this module (arrays,
-//     .npy.zst, .npz), which share one temp-and-rename.
+//   - creating: Create (fill in place, then Publish) and Write (publish an
+//     existing slice in one call), with CreateOptions; both check free space
+//     up front, and Create reserves the file's blocks, so a full /dev/shm is
+//     an error at create, not a SIGBUS later;
+//   - opening: Open (modes ReadOnly, ReadWrite, CopyOnWrite as NumPy's
+//     mmap_mode "r", "r+", "c"), OpenFile for an open descriptor, with
+//     Options;
+//   - views: Bytes and the typed zero-copy Slice, checked against dtype,
+//     byte order and alignment, usable as gonum matrices; Header;
+//   - the fault guard: Do, ReadAt and WriteAt turn the SIGBUS of a file
+//     truncated by another process into ErrFileShrunk;
+//   - lifetime: Pin, Sync, Close;
+//   - locks: whole-file (Lock) and byte-range (LockRange) advisory locks;
+//     sync/atomic on mapped words works across processes too;
+//   - hints and populating: Advise, Prefault, PopulateMode;
+//   - anonymous arrays (CreateAnon, WriteAnon; Linux memfd) passed as file
+//     descriptors to children or over Unix sockets (Send, Receive), with
+//     nothing to clean up;
+//   - appending: an Appender grows a published file in place (Append),
+//     keeping a valid .npy;
+//   - sections: OpenSection maps an .npy that starts inside a file, such as
+//     a stored member of an .npz archive;
+//   - the shared folder: DefaultDir, and List, Remove and RemoveStale for
+//     housekeeping; they recognise the temporary files of every writer in
+//     this module (arrays, .npy.zst, .npz), which share one temp-and-rename.
+//
+// Errors are *fs.PathError values naming the file, wrapping this package's
+// sentinels (ErrClosed, ErrFileShrunk, ...), npy's, a *SpaceError or a
+// system error.
 //
 // See docs/sharing.md in the repository for examples across Go and Python,
 // the memory model and the cleanup rules.
 //
 // Linux has every feature. On macOS and the BSDs space is reserved by writing
-// zeros and there are no byte-range locks, memfd arrays or in-use marks on
+// zeros and there are no byte-range locks, memfd arrays or live marks on
 // temporary files; on Windows, in addition, there are no file locks or
 // descriptor passing, hints are ignored, and files cannot be removed or
 // renamed while open (Publish closes and reopens the file around the rename).

@@ -69,7 +69,7 @@ func index(h *npy.Header, idx ...int) int {
 }
 
 // writeFrom reads an .npy stream from r and publishes it as name, the data
-// read straight into the new file's mapping (see Example_stream).
+// read straight into the new file's mapping (see ExampleCreate_stream).
 func writeFrom(name string, r io.Reader, opt *CreateOptions) error {
 	rd, err := npy.NewReader(r)
 	if err != nil {

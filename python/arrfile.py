@@ -795,7 +795,7 @@ def _lock_target(obj, what):
 
 def lock(obj, exclusive=True, wait=True):
     """Takes an advisory lock on the whole file behind ``obj``, shared or
-    exclusive, the same lock as Go's ``Array.Lock``/``TryLock``: a BSD
+    exclusive, the same lock as Go's ``Array.Lock``: a BSD
     ``flock``, which binds the open file, so it excludes other processes and
     other :func:`load` results of the same file in this process. ``obj`` is
     an array from this module (or a view), a Producer, a descriptor or a
@@ -851,7 +851,7 @@ def _range(obj, off, n, what):
 def lock_range(obj, off, n, exclusive=True, wait=True):
     """Takes an advisory lock on the ``n`` data bytes starting at data byte
     ``off`` (offsets into the array's data, after the header), the same lock
-    as Go's ``Array.LockRange``/``TryLockRange``: a Linux
+    as Go's ``Array.LockRange``: a Linux
     open-file-description (OFD) lock on the file bytes at header size +
     ``off``. It binds the open file, so it excludes other processes and
     other :func:`load` results of the same file in this process, but never
