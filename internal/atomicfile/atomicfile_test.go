@@ -127,6 +127,23 @@ func TestRename(t *testing.T) {
 
 	_, err = Rename(f, filepath.Join(dir, "other"), true)
 	assert.ErrorIs(t, err, ErrNotTemp)
+	TestHookRename = os.Rename
+
+	// A folder sync error comes after the rename: renamed, and the error.
+	t.Cleanup(func() { TestHookSync, TestHookSyncDir = (*os.File).Sync, syncDir })
+	synced := false
+	TestHookSync = func(f *os.File) error { synced = true; return f.Sync() }
+	TestHookSyncDir = func(string) error { return syscall.EIO }
+	f, err = Create(name, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	renamed, err = Rename(f, name, false)
+	if !synced {
+		t.Skip("the test's temporary folder is in memory; need a disk-backed one")
+	}
+	assert.ErrorIs(t, err, syscall.EIO)
+	assert.True(t, renamed)
+	assert.NoFileExists(t, f.Name())
 }
 
 // TestInjectedErrors: a sync or rename error fails Publish, removes the
