@@ -3,6 +3,7 @@ package npy
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"sync"
@@ -191,7 +192,7 @@ func Read[T Elem](r io.Reader, opts ...ReadOption) ([]T, *Header, error) {
 	n := h.NumElements()
 	var z T
 	size := int64(unsafe.Sizeof(z))
-	if n > int64(maxInt/int(size)) {
+	if n > int64(math.MaxInt/int(size)) {
 		return nil, h, fmt.Errorf("%w: %d elements do not fit in memory", ErrBadShape, n)
 	}
 	var out []T
@@ -227,12 +228,9 @@ func Read[T Elem](r io.Reader, opts ...ReadOption) ([]T, *Header, error) {
 	return out, h, nil
 }
 
-const maxInt = int(^uint(0) >> 1)
-
 // parallelMin is the data size from which files are read with parallel
 // positioned reads: the kernel's copy to user memory then runs on every
-// core (measured here: 1.4-1.6x the single read of os.ReadFile on 2
-// cores, from the page cache).
+// core (see docs/benchmarks.md).
 const parallelMin = 8 << 20
 
 // readKnown fills p from the data section of an input whose size is known
@@ -317,7 +315,7 @@ func ReadAll(r io.Reader, opts ...ReadOption) ([]byte, *Header, error) {
 		return nil, nil, err
 	}
 	size := nr.Header.DataSize()
-	if size > int64(maxInt) {
+	if size > int64(math.MaxInt) {
 		return nil, nr.Header, fmt.Errorf("%w: %d bytes do not fit in memory", ErrBadShape, size)
 	}
 	if avail, ok := remainingSize(r); ok {
