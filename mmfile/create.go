@@ -30,9 +30,15 @@ import (
 // The data starts zeroed.
 //
 // h.Version zero picks the header version as NumPy does; h.DataOffset is
-// ignored. name may be in any folder; DefaultDir is the shared default.
+// ignored. name may be in any folder; DefaultDir is the shared default. A
+// name of the form of a temporary file's (".NAME.RANDOM.arrtmp") is refused
+// with ErrTempName, as RemoveStale would remove it. The file's permission is
+// opt.Perm (0666 under the umask by default).
 func Create(name string, h *npy.Header, opt *CreateOptions) (*Array, error) {
 	o := createOptionsOf(opt)
+	if err := checkName(name); err != nil {
+		return nil, wrap("create", name, err)
+	}
 	hb, hdr, err := headerBytes(h)
 	if err != nil {
 		return nil, wrap("create", name, err)
@@ -67,6 +73,9 @@ func Create(name string, h *npy.Header, opt *CreateOptions) (*Array, error) {
 // the kernel zero every page before the data overwrites it.
 func Write[T npy.Elem](name string, data []T, h *npy.Header, opt *CreateOptions) error {
 	o := createOptionsOf(opt)
+	if err := checkName(name); err != nil {
+		return wrap("write", name, err)
+	}
 	hb, hdr, err := dataHeader(data, h)
 	if err != nil {
 		return wrap("write", name, err)
@@ -95,6 +104,15 @@ func Write[T npy.Elem](name string, data []T, h *npy.Header, opt *CreateOptions)
 		return wrap("write", name, err)
 	}
 	return wrap("write", name, atomicfile.Publish(f, name, o.NoSync))
+}
+
+// checkName refuses a name of the form of a temporary file's, which
+// housekeeping (RemoveStale, arr gc) would remove once published.
+func checkName(name string) error {
+	if _, ok := atomicfile.Target(filepath.Base(name)); ok {
+		return ErrTempName
+	}
+	return nil
 }
 
 // headerBytes validates h and returns its header bytes and a parsed copy

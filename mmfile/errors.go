@@ -25,6 +25,11 @@ var (
 	// ErrNotArray means a file is neither an .npy file nor a temporary file
 	// of a producer, so Remove refuses to delete it.
 	ErrNotArray = errors.New("mmfile: not an .npy array or an mmfile temporary")
+	// ErrTempName means Create or Write was given a name of the form of a
+	// producer's temporary file (".NAME.RANDOM.arrtmp"): RemoveStale and
+	// arr gc would take the published array for a crashed producer's
+	// leftover and remove it.
+	ErrTempName = errors.New("mmfile: name has the form of a temporary file (.NAME.RANDOM.arrtmp), which housekeeping removes")
 )
 
 // Errors about faults in a mapping, reported by the guarded accessors

@@ -50,9 +50,11 @@ type Options struct {
 // value, whose every field is a sensible default. Each field says which
 // of them it applies to; the others have nothing it could change.
 type CreateOptions struct {
-	// Perm is the permission of the files Create and Write make; 0 means
-	// 0644 (readable by other users' processes, as np.save's files are
-	// under the usual umask). It is applied as given, regardless of umask.
+	// Perm is the permission of the files Create and Write make. 0 means
+	// 0666 masked by the process's umask, as for np.save, touch and any
+	// Unix tool: 0644 under the usual umask 022 (readable by other users'
+	// processes), 0600 under 077. A non-zero Perm is applied exactly as
+	// given, regardless of umask.
 	Perm fs.FileMode
 
 	// Sparse skips the space reservation of Create and CreateAnon (and of
@@ -100,12 +102,9 @@ func createOptionsOf(o *CreateOptions) CreateOptions {
 	return *o
 }
 
-func (o *CreateOptions) perm() fs.FileMode {
-	if o.Perm == 0 {
-		return 0o644
-	}
-	return o.Perm & fs.ModePerm
-}
+// perm is the permission for atomicfile.Create: 0 for 0666 under the
+// umask.
+func (o *CreateOptions) perm() fs.FileMode { return o.Perm & fs.ModePerm }
 
 // maxHeader returns the header cap n stands for.
 func maxHeader(n int) int {

@@ -234,7 +234,7 @@ func isTempFor(path, out string) bool {
 // .NAME.RANDOM.arrtmp, marked live while this process runs), so if arr
 // crashes mid-way, arr ls lists it and arr gc removes it.
 func writeAtomic(name string, fill func(*os.File) error) error {
-	f, err := atomicfile.Create(name, 0o644)
+	f, err := atomicfile.Create(name, 0)
 	if err != nil {
 		return err
 	}

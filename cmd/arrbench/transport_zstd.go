@@ -58,7 +58,7 @@ func init() {
 // writeNpyZst writes the first n elements of ds as a seekable .npy.zst and
 // publishes it as path (temporary file, fsync, rename, folder fsync).
 func writeNpyZst(ds *dataSet, n int, path string, level zstd.EncoderLevel) (err error) {
-	f, err := atomicfile.Create(path, 0o644)
+	f, err := atomicfile.Create(path, 0)
 	if err != nil {
 		return err
 	}

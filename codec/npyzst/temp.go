@@ -11,7 +11,7 @@ import (
 // temporary file and name is untouched. The temp-and-rename is
 // internal/atomicfile, the one every arrfile writer uses.
 func writeAtomic(name string, fill func(*os.File) error) error {
-	f, err := atomicfile.Create(name, 0o644)
+	f, err := atomicfile.Create(name, 0)
 	if err != nil {
 		return err
 	}

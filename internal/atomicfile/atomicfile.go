@@ -21,8 +21,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -64,9 +66,13 @@ func Live(path string) bool { return isLive(path) }
 func InMemory(f *os.File) bool { return inMemory(f) }
 
 // Create creates the temporary file for name in name's folder, opened
-// read-write, with permission perm applied as given regardless of umask (0
-// means 0644), and marks it live. On error nothing is left on disk; the
-// error is an *fs.PathError for name.
+// read-write, and marks it live. Its permission is perm exactly as given,
+// regardless of umask; perm 0 means 0666 masked by the process's umask, as
+// for any Unix tool (0644 under the usual umask 022, 0600 under 077). The
+// permission carries over to name at Publish. A name that is itself a
+// temporary file's (Target reports true for its base name) is refused with
+// ErrTempName: housekeeping would remove it once published. On error nothing
+// is left on disk; the error is an *fs.PathError for name.
 func Create(name string, perm fs.FileMode) (*os.File, error) {
 	dir, base := filepath.Split(name)
 	if dir == "" {
@@ -76,25 +82,52 @@ func Create(name string, perm fs.FileMode) (*os.File, error) {
 	if base == "" || base == "." || base == ".." {
 		return nil, &fs.PathError{Op: "create", Path: name, Err: ErrNoName}
 	}
-	if perm == 0 {
-		perm = 0o644
+	if _, ok := Target(base); ok {
+		return nil, &fs.PathError{Op: "create", Path: name, Err: ErrTempName}
 	}
 	perm &= fs.ModePerm
 	if f, ok := createLive(dir, base, perm); ok {
 		return f, nil
 	}
-	f, err := os.CreateTemp(dir, "."+base+".*"+suffix)
-	if err == nil {
-		if err = f.Chmod(perm); err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}
+	f, err := createPortable(dir, base, perm)
 	if err != nil {
 		return nil, &fs.PathError{Op: "create", Path: name, Err: unwrapPath(err)}
 	}
 	setLive(f)
 	return f, nil
+}
+
+// tempName returns a random temporary name for base in dir.
+func tempName(dir, base string) string {
+	return filepath.Join(dir, "."+base+"."+strconv.FormatUint(uint64(rand.Uint32()), 10)+suffix)
+}
+
+// createPortable creates a temporary file for base in dir with plain
+// open(O_CREATE|O_EXCL): with mode 0666, which the kernel masks with the
+// umask, for perm 0; with mode 0600 and then chmod to perm otherwise.
+func createPortable(dir, base string, perm fs.FileMode) (*os.File, error) {
+	mode := fs.FileMode(0o666)
+	if perm != 0 {
+		mode = 0o600
+	}
+	for range 10000 {
+		f, err := os.OpenFile(tempName(dir, base), os.O_RDWR|os.O_CREATE|os.O_EXCL, mode)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if perm != 0 {
+			if err := f.Chmod(perm); err != nil {
+				f.Close()
+				os.Remove(f.Name())
+				return nil, err
+			}
+		}
+		return f, nil
+	}
+	return nil, fmt.Errorf("no free temporary name for %s in %s: %w", base, dir, fs.ErrExist)
 }
 
 // Publish makes the temporary file f, from Create for name and fully
@@ -211,6 +244,9 @@ func abandon(f *os.File) (rerr, cerr error) {
 
 // check reports whether f is a temporary file from Create for name.
 func check(f *os.File, name string) error {
+	if _, ok := Target(filepath.Base(name)); ok {
+		return &fs.PathError{Op: "publish", Path: name, Err: ErrTempName}
+	}
 	target, ok := Target(filepath.Base(f.Name()))
 	if !ok || target != filepath.Base(name) || filepath.Clean(filepath.Dir(f.Name())) != filepath.Clean(filepath.Dir(name)) {
 		return &fs.PathError{Op: "publish", Path: name, Err: fmt.Errorf("%w: %s is not one for %s", ErrNotTemp, f.Name(), name)}

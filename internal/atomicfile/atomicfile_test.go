@@ -47,12 +47,14 @@ func TestCreatePublish(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, des, 1, "no temporary left")
 
-	// Default permission.
+	// Default permission: 0666 under the umask (TestUmask).
 	h, err := Create(filepath.Join(dir, "b"), 0)
 	require.NoError(t, err)
 	fi, err = h.Stat()
 	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
+	if mask, err := umaskOf(); err == nil {
+		assert.Equal(t, os.FileMode(0o666&^mask), fi.Mode().Perm())
+	}
 	require.NoError(t, Abandon(h))
 	assert.NoFileExists(t, h.Name())
 	assert.False(t, Live(h.Name()))
@@ -70,6 +72,27 @@ func TestCreatePublish(t *testing.T) {
 	var pe *os.PathError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, filepath.Join(dir, "missing", "x"), pe.Path, "names the file asked for, not the temporary")
+}
+
+// TestTempLikeName: a name of a temporary file's form is refused, at
+// Create and at Publish (housekeeping would remove it).
+func TestTempLikeName(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Create(filepath.Join(dir, ".data.v2.arrtmp"), 0)
+	assert.ErrorIs(t, err, ErrTempName)
+	var pe *os.PathError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, filepath.Join(dir, ".data.v2.arrtmp"), pe.Path)
+	f, err := Create(filepath.Join(dir, "data"), 0)
+	require.NoError(t, err)
+	defer Abandon(f)
+	if runtime.GOOS == "windows" {
+		return // no Rename of open files
+	}
+	_, err = Rename(f, filepath.Join(dir, ".data.1.arrtmp"), true)
+	assert.ErrorIs(t, err, ErrTempName)
+	des, _ := os.ReadDir(dir)
+	assert.Len(t, des, 1, "only the temporary")
 }
 
 func TestTarget(t *testing.T) {

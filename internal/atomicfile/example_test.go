@@ -17,7 +17,7 @@ func Example() {
 	defer os.RemoveAll(dir)
 	name := filepath.Join(dir, "notes.txt")
 
-	f, err := atomicfile.Create(name, 0o644)
+	f, err := atomicfile.Create(name, 0)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -3,12 +3,12 @@
 package atomicfile
 
 import (
+	"errors"
 	"io/fs"
-	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -72,14 +72,27 @@ func inMemory(f *os.File) bool {
 // under its name, so Live never finds a running producer's temporary file
 // unmarked. ok is false when the kernel, the filesystem or a missing /proc
 // cannot do this; the caller then creates the file the portable way.
+//
+// perm 0 asks for 0666 under the umask. Linux before 6.0 ignores the umask
+// for O_TMPFILE on filesystems without POSIX ACLs, so the mode the kernel
+// gave is checked: an unmasked 0666 is masked here with the umask read from
+// /proc/self/status (or, without it, ok is false).
 func createLive(dir, base string, perm fs.FileMode) (f *os.File, ok bool) {
-	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, uint32(perm))
+	mode := uint32(0o666)
+	if perm != 0 {
+		mode = uint32(perm)
+	}
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, mode)
 	if err != nil {
 		return nil, false
 	}
 	err = liveLock(uintptr(fd), unix.F_WRLCK)
 	if err == nil {
-		err = unix.Fchmod(fd, uint32(perm))
+		if perm != 0 {
+			err = unix.Fchmod(fd, uint32(perm)) // exactly perm, whatever the umask
+		} else {
+			err = maskTmpfile(fd)
+		}
 	}
 	if err != nil {
 		unix.Close(fd)
@@ -87,7 +100,7 @@ func createLive(dir, base string, perm fs.FileMode) (f *os.File, ok bool) {
 	}
 	proc := "/proc/self/fd/" + strconv.Itoa(fd)
 	for range 1000 {
-		name := filepath.Join(dir, "."+base+"."+strconv.FormatUint(uint64(rand.Uint32()), 10)+suffix)
+		name := tempName(dir, base)
 		err := unix.Linkat(unix.AT_FDCWD, proc, unix.AT_FDCWD, name, unix.AT_SYMLINK_FOLLOW)
 		if err == nil {
 			return os.NewFile(uintptr(fd), name), true
@@ -98,4 +111,37 @@ func createLive(dir, base string, perm fs.FileMode) (f *os.File, ok bool) {
 	}
 	unix.Close(fd)
 	return nil, false
+}
+
+// maskTmpfile applies the umask to an O_TMPFILE file created with mode 0666
+// if the kernel did not.
+func maskTmpfile(fd int) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if st.Mode&0o777 != 0o666 {
+		return nil // masked by the kernel (or a default ACL)
+	}
+	mask, err := umask()
+	if err != nil || mask&0o666 == 0 {
+		return err
+	}
+	return unix.Fchmod(fd, 0o666&^mask)
+}
+
+// umask returns the process's umask without changing it (umask(2) can only
+// set it, which would race with other threads creating files).
+func umask() (uint32, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32)
+			return uint32(m), err
+		}
+	}
+	return 0, errors.New("no Umask line in /proc/self/status")
 }
