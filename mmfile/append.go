@@ -5,10 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 
 	"github.com/arrfile/arrfile/internal/atomicfile"
 	"github.com/arrfile/arrfile/npy"
@@ -19,13 +21,20 @@ import (
 // assumes), for producers that stream rows.
 //
 // Each Append writes the new rows after the data and then rewrites the
-// shape in the header in place, inside the spare space NumPy (>= 1.24) and
-// npy leave for it, so the file is a valid .npy that NumPy loads after every
-// Append, and it never moves. A reader that opens the file during an Append
-// sees the old shape (the new rows are then trailing bytes) or the new one.
-// For a consistent view with concurrent Appends, readers take a shared Lock:
-// Append holds the exclusive file lock (flock) while it runs, which also
-// serializes Appenders in several processes.
+// shape in the header in place, with one write of the whole fixed-size
+// header, inside the spare space NumPy (>= 1.24) and npy leave for it, so
+// the file is a valid .npy that NumPy loads after every Append, and it
+// never moves. The file never holds less data than its header declares. A
+// reader that opens the file with Open during an Append sees the old shape
+// (the new rows are then trailing bytes) or the new one, with no lock (Open
+// reads the header before the file's size, and again after it). Append
+// holds the exclusive file lock (flock) while it runs, which serializes
+// Appenders in several processes; a reader that holds a shared Lock keeps
+// Appends out meanwhile.
+//
+// Append fails with ErrReplaced once the name no longer gives the file the
+// Appender opened (another file was published under it, or it was removed),
+// rather than append rows nobody will see.
 //
 // Arrays already mapped keep the shape they were opened with; reopen to see
 // new rows. An Appender is safe for concurrent use.
@@ -77,20 +86,49 @@ func OpenAppender(name string, opt *CreateOptions) (*Appender, error) {
 	return ap, nil
 }
 
-// readHeader reads the file's current header and size.
+// readHeader reads the file's current header and size (see readStable).
 func (ap *Appender) readHeader() (*npy.Header, int64, error) {
-	fi, err := ap.f.Stat()
+	h, size, err := readStable(ap.f, 0, maxHeader(ap.opt.MaxHeaderSize))
 	if err != nil {
 		return nil, 0, err
 	}
-	h, err := npy.ReadHeader(io.NewSectionReader(ap.f, 0, fi.Size()), npy.WithMaxHeaderSize(maxHeader(ap.opt.MaxHeaderSize)))
+	if need := h.DataOffset + h.DataSize(); size < need {
+		return nil, 0, fmt.Errorf("%w: file has %d bytes, header declares %d", npy.ErrTruncated, size, need)
+	}
+	return h, size, nil
+}
+
+// checkSame returns ErrReplaced if ap's name no longer gives ap's file.
+func (ap *Appender) checkSame() error {
+	named, err := os.Stat(ap.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w (the name no longer exists)", ErrReplaced)
+	}
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
-	if need := h.DataOffset + h.DataSize(); fi.Size() < need {
-		return nil, 0, fmt.Errorf("%w: file has %d bytes, header declares %d", npy.ErrTruncated, fi.Size(), need)
+	mine, err := ap.f.Stat()
+	if err != nil {
+		return err
 	}
-	return h, fi.Size(), nil
+	if !os.SameFile(named, mine) {
+		return fmt.Errorf("%w (the name now gives another file)", ErrReplaced)
+	}
+	return nil
+}
+
+// spaceError makes err, from reserving or writing n bytes of rows, a
+// *SpaceError if it is ENOSPC.
+func (ap *Appender) spaceError(err error, n int64) error {
+	if !errors.Is(err, syscall.ENOSPC) {
+		return err
+	}
+	dir := filepath.Dir(ap.path)
+	free, ok := freeSpace(dir)
+	if !ok {
+		free = -1
+	}
+	return &SpaceError{Dir: dir, Need: n, Free: free, Err: err}
 }
 
 // Append adds rows to the end of ap's array: a whole number of rows along
@@ -99,10 +137,16 @@ func (ap *Appender) readHeader() (*npy.Header, int64, error) {
 // dtype and byte order.
 //
 // The new space is reserved first (unless CreateOptions.Sparse), so a full
-// disk or tmpfs fails here with nothing changed. On disk-backed storage the
-// data is fsynced before the header names it (unless CreateOptions.NoSync),
-// so after a crash the file holds the old array or the new one, plus at
-// most some trailing bytes that the next Append removes.
+// disk or tmpfs fails here with nothing changed, with a *SpaceError as from
+// Create. On disk-backed storage the data is fsynced before the header
+// names it (unless CreateOptions.NoSync), so after a crash the file holds
+// the old array or the new one, plus at most some trailing bytes that the
+// next Append removes.
+//
+// If the name no longer gives the Appender's file (see Appender), Append
+// fails with ErrReplaced before writing; if the file is replaced while
+// Append runs, the rows went to the old file and Append returns
+// ErrReplaced too.
 func Append[T npy.Elem](ap *Appender, rows []T) error {
 	if _, isByte := any(*new(T)).(byte); !isByte {
 		if _, err := npy.View[T](npy.Bytes(rows), ap.Header().DType); err != nil {
@@ -132,6 +176,9 @@ func (ap *Appender) append(rows []byte) error {
 	if locked {
 		defer funlock(ap.f)
 	}
+	if err := ap.checkSame(); err != nil {
+		return wrap("append", ap.path, err)
+	}
 	h, size, err := ap.readHeader()
 	if err != nil {
 		return wrap("append", ap.path, err)
@@ -153,12 +200,15 @@ func (ap *Appender) append(rows []byte) error {
 	newEnd := end + int64(len(rows))
 	if !ap.opt.Sparse {
 		if err := reserve(ap.f, end, newEnd); err != nil {
-			return wrap("append", ap.path, err)
+			if size < newEnd {
+				ap.f.Truncate(size) // a reservation made in pieces may have extended the file
+			}
+			return wrap("append", ap.path, ap.spaceError(err, int64(len(rows))))
 		}
 	}
 	durable := !ap.opt.NoSync && !atomicfile.InMemory(ap.f)
 	if _, err := ap.f.WriteAt(rows, end); err != nil {
-		return wrap("append", ap.path, err)
+		return wrap("append", ap.path, ap.spaceError(err, int64(len(rows))))
 	}
 	if durable {
 		if err := syncFile(ap.f); err != nil {
@@ -184,6 +234,9 @@ func (ap *Appender) append(rows []byte) error {
 		return wrap("append", ap.path, err)
 	}
 	ap.hdr = nh
+	if err := ap.checkSame(); err != nil {
+		return wrap("append", ap.path, fmt.Errorf("rows appended to the old file: %w", err))
+	}
 	return nil
 }
 

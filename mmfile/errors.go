@@ -57,6 +57,11 @@ var (
 	// the space the file reserved for it (files written without NumPy's
 	// growth padding, such as those from NumPy < 1.24 with a long shape).
 	ErrNoHeaderRoom = errors.New("mmfile: no room in the header to grow the shape in place")
+	// ErrReplaced means the file an Appender opened is no longer the one
+	// its name gives: another file was published under the name, or the
+	// name was removed. Rows appended to it would be lost, so Append
+	// refuses; open the name again to append to the new file.
+	ErrReplaced = errors.New("mmfile: the file was replaced or removed since OpenAppender; rows appended to it would be lost")
 )
 
 // shrunkError is ErrFileShrunk: a kind of ErrFault.

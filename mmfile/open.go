@@ -2,8 +2,10 @@ package mmfile
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 
 	"github.com/arrfile/arrfile/npy"
@@ -18,6 +20,11 @@ import (
 // never extended. Only the header and the data are mapped; trailing bytes are
 // ignored (or refused with opt.Strict). Without opt.Populate the
 // cost of Open does not depend on the array's size.
+//
+// A file that an Appender (in any process) is appending to opens with the
+// shape before an Append or the one after it, never a mix and never as a
+// truncated file: the header is read before the size and read again after
+// it (see Appender). No lock is needed for that.
 func Open(name string, mode Mode, opt *Options) (*Array, error) {
 	return openPath(name, 0, mode, opt)
 }
@@ -103,19 +110,7 @@ func OpenFile(f *os.File, mode Mode, opt *Options) (*Array, error) {
 // openMapped maps the .npy that starts at byte off of f (0 for a whole
 // file; a section otherwise, see OpenSection).
 func openMapped(f *os.File, name string, off int64, mode Mode, o *Options, anon bool) (*Array, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
-	}
-	size := fi.Size()
-	if off > size {
-		return nil, fmt.Errorf("%w: section offset %d is beyond the end of the %d-byte file", npy.ErrTruncated, off, size)
-	}
-	br := bufio.NewReaderSize(io.NewSectionReader(f, off, size-off), 4096)
-	hdr, err := npy.ReadHeader(br, npy.WithMaxHeaderSize(maxHeader(o.MaxHeaderSize)))
+	hdr, size, err := readStable(f, off, maxHeader(o.MaxHeaderSize))
 	if err != nil {
 		if off > 0 {
 			err = fmt.Errorf("array at byte %d: %w", off, err)
@@ -153,4 +148,62 @@ func openMapped(f *os.File, name string, off int64, mode Mode, o *Options, anon 
 		a.startAhead(false)
 	}
 	return a, nil
+}
+
+// stableTries bounds how often readStable reads a header that keeps
+// changing under it.
+const stableTries = 100
+
+// readStable reads the header of the .npy that starts at byte off of f and
+// f's size, consistent with each other while an Appender (in any process)
+// appends to the file. An Append extends the file and writes the rows
+// before it rewrites the header (one write of the whole fixed-size header),
+// so the size is never short of what the current header declares; reading
+// the header first and the size after, never the other way round, gives a
+// size that covers the header's data. The header is read again after the
+// size: if the bytes differ, an Append rewrote it meanwhile (and the first
+// read may be torn, half old and half new), so both are read again, at
+// most stableTries times.
+func readStable(f *os.File, off int64, maxHdr int) (*npy.Header, int64, error) {
+	// Refuse FIFOs and devices before reading: a read could block.
+	if fi, err := f.Stat(); err != nil {
+		return nil, 0, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
+	}
+	for try := 1; ; try++ {
+		rec := &recorder{r: bufio.NewReaderSize(io.NewSectionReader(f, off, math.MaxInt64-off), 4096)}
+		hdr, herr := npy.ReadHeader(rec, npy.WithMaxHeaderSize(maxHdr))
+		fi, err := f.Stat()
+		if err != nil {
+			return nil, 0, err
+		}
+		size := fi.Size()
+		if off > size {
+			return nil, 0, fmt.Errorf("%w: section offset %d is beyond the end of the %d-byte file", npy.ErrTruncated, off, size)
+		}
+		again := make([]byte, len(rec.b))
+		n, err := f.ReadAt(again, off)
+		if err != nil && err != io.EOF {
+			return nil, 0, err
+		}
+		if n == len(again) && bytes.Equal(again, rec.b) {
+			return hdr, size, herr
+		}
+		if try == stableTries {
+			return nil, 0, fmt.Errorf("%w: the header changed each of %d times it was read", npy.ErrBadHeader, stableTries)
+		}
+	}
+}
+
+// recorder keeps the bytes read through it.
+type recorder struct {
+	r io.Reader
+	b []byte
+}
+
+func (r *recorder) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.b = append(r.b, p[:n]...)
+	return n, err
 }

@@ -42,6 +42,8 @@ type Options struct {
 	// Strict refuses files with bytes after the array data
 	// (npy.ErrTrailingData). By default they are accepted and not mapped.
 	// OpenSection ignores it (the rest of a container follows its array).
+	// A file that an Appender is appending to has trailing bytes while an
+	// Append runs (the new rows, before the header names them).
 	Strict bool
 }
 
