@@ -1,6 +1,7 @@
 package mmfile
 
 import (
+	"fmt"
 	"net"
 
 	"github.com/arrfile/arrfile/npy"
@@ -65,10 +66,27 @@ func Send(conn *net.UnixConn, a *Array) error {
 // socket and maps the array in it (see OpenFile for the checks). It fails if
 // the message carries no descriptor; extra descriptors are closed. Not
 // available on Windows.
+//
+// In ReadOnly and CopyOnWrite mode Receive requires the file to be sealed
+// against shrinking and growing (F_SEAL_SHRINK and F_SEAL_GROW, as
+// CreateAnon and WriteAnon seal theirs): the sender of an unsealed file
+// could truncate it under the mapping, and a read through a raw slice would
+// then kill the receiver with SIGBUS. An unsealed file (a regular file, a
+// memfd without the seals, anything on systems other than Linux) is closed
+// and refused with ErrUnsealed unless opt.AllowUnsealed is set. ReadWrite
+// receives are not checked: a read-write mapping shares the file with a
+// cooperating sender that writes into it too, often a regular file that
+// cannot be sealed.
 func Receive(conn *net.UnixConn, mode Mode, opt *Options) (*Array, error) {
 	f, err := recvFD(conn)
 	if err != nil {
 		return nil, wrap("receive", connName(conn), err)
+	}
+	if mode != ReadWrite && (opt == nil || !opt.AllowUnsealed) {
+		if seals, ok := sealedAgainstResize(f); !ok {
+			f.Close()
+			return nil, wrap("receive", connName(conn), fmt.Errorf("%w: %s; set Options.AllowUnsealed to map it from a sender you trust", ErrUnsealed, seals))
+		}
 	}
 	return OpenFile(f, mode, opt)
 }

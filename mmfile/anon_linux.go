@@ -52,3 +52,14 @@ func newAnon(name string, hb []byte, hdr *npy.Header, data []byte, o CreateOptio
 	}
 	return a, nil
 }
+
+// sealedAgainstResize reports whether f is sealed with F_SEAL_SHRINK and
+// F_SEAL_GROW, and describes its seals.
+func sealedAgainstResize(f *os.File) (desc string, ok bool) {
+	seals, err := unix.FcntlInt(f.Fd(), unix.F_GET_SEALS, 0)
+	if err != nil {
+		return "the file cannot be sealed (not a memfd)", false
+	}
+	const need = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW
+	return fmt.Sprintf("seals %#x, need %#x", seals, need), seals&need == need
+}

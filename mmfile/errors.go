@@ -30,6 +30,11 @@ var (
 	// arr gc would take the published array for a crashed producer's
 	// leftover and remove it.
 	ErrTempName = errors.New("mmfile: name has the form of a temporary file (.NAME.RANDOM.arrtmp), which housekeeping removes")
+	// ErrUnsealed means Receive was sent, for a ReadOnly or CopyOnWrite
+	// mapping, a file that is not sealed against shrinking and growing, so
+	// its sender could truncate it under the mapping (see
+	// Options.AllowUnsealed).
+	ErrUnsealed = errors.New("mmfile: received file is not sealed against shrinking and growing (F_SEAL_SHRINK, F_SEAL_GROW)")
 )
 
 // Errors about faults in a mapping, reported by the guarded accessors

@@ -45,6 +45,18 @@ type Options struct {
 	// A file that an Appender is appending to has trailing bytes while an
 	// Append runs (the new rows, before the header names them).
 	Strict bool
+
+	// AllowUnsealed lets Receive map, in ReadOnly and CopyOnWrite mode, a
+	// descriptor that is not sealed against shrinking and growing (memfd
+	// seals F_SEAL_SHRINK and F_SEAL_GROW, which CreateAnon and WriteAnon
+	// set). By default such a descriptor is refused with ErrUnsealed: its
+	// sender could truncate the file under the mapping, and a read of the
+	// missing pages through a raw slice kills the receiver with SIGBUS.
+	// Regular files cannot be sealed, nor can anything on systems other
+	// than Linux; set AllowUnsealed to receive them from a sender you
+	// trust. ReadWrite receives are not checked: they share the file with
+	// a cooperating sender to write into it, often a regular file.
+	AllowUnsealed bool
 }
 
 // CreateOptions tune the functions that make arrays: Create, CreateAnon,
