@@ -27,7 +27,8 @@
 //   - creating: Create (fill in place, then Publish) and Write (publish an
 //     existing slice in one call), with CreateOptions; both check free space
 //     up front, and Create reserves the file's blocks, so a full /dev/shm is
-//     an error at create, not a SIGBUS later;
+//     an error at create, not a SIGBUS later; files are 0666 under the
+//     umask unless CreateOptions.Perm says otherwise;
 //   - opening: Open (modes ReadOnly, ReadWrite, CopyOnWrite as NumPy's
 //     mmap_mode "r", "r+", "c"), OpenFile for an open descriptor, with
 //     Options;
@@ -39,11 +40,14 @@
 //   - locks: whole-file (Lock) and byte-range (LockRange) advisory locks;
 //     sync/atomic on mapped words works across processes too;
 //   - hints and populating: Advise, Prefault, PopulateMode;
-//   - anonymous arrays (CreateAnon, WriteAnon; Linux memfd) passed as file
-//     descriptors to children or over Unix sockets (Send, Receive), with
-//     nothing to clean up;
+//   - anonymous arrays (CreateAnon, WriteAnon; Linux memfd, sealed against
+//     resizing) passed as file descriptors to children or over Unix sockets
+//     (Send, Receive, which by default maps only sealed files for reading),
+//     with nothing to clean up;
 //   - appending: an Appender grows a published file in place (Append),
-//     keeping a valid .npy;
+//     keeping a valid .npy that readers open with its old or its new shape,
+//     and stops (ErrReplaced) once another file is published under its
+//     name;
 //   - sections: OpenSection maps an .npy that starts inside a file, such as
 //     a stored member of an .npz archive;
 //   - the shared folder: DefaultDir, and List, Remove and RemoveStale for
