@@ -1,0 +1,407 @@
+//go:build linux
+
+package store
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arrfile/arrfile/internal/atomicfile"
+	"github.com/arrfile/arrfile/mmfile"
+)
+
+func init() {
+	// crash DIR SPILL CAP OP KEY N: open the store and run OP, printing
+	// each stage it reaches and waiting for a line on stdin there (the
+	// parent kills it at the stage it wants).
+	helpers["crash"] = func(args []string) error {
+		dir, spill, op, key := args[0], args[1], args[3], args[4]
+		capacity, _ := strconv.ParseInt(args[2], 10, 64)
+		n, _ := strconv.Atoi(args[5])
+		s, err := Open(dir, &Options{Capacity: capacity, SpillDir: spill, RecycleMin: 4096})
+		if err != nil {
+			return err
+		}
+		pause := func(stage string) {
+			fmt.Println(stage)
+			readStdinLine()
+		}
+		put := func() error {
+			w, err := s.Create(key, u8(n))
+			if err != nil {
+				return err
+			}
+			if w.Recycled() {
+				pause("recycled")
+			}
+			pause("created")
+			v, err := mmfile.Slice[uint64](w.Array())
+			if err != nil {
+				return err
+			}
+			fill(v, 7)
+			copy(v[:n/2], make([]uint64, n/2)) // a torn half, then the whole
+			pause("half")
+			fill(v, 7)
+			if err := w.Publish(); err != nil {
+				return err
+			}
+			pause("published")
+			return nil
+		}
+		switch op {
+		case "put":
+			return put()
+		case "get":
+			r, err := s.Get(key)
+			if err != nil {
+				return err
+			}
+			pause("held")
+			return r.Release()
+		case "evict":
+			evictHook = func(string) { pause("evicting") }
+			spillHook = func(string) { pause("spilling") }
+			return put()
+		case "recycle":
+			if err := s.Delete(key); err != nil {
+				return err
+			}
+			key += "-new"
+			return put()
+		case "hold":
+			// hold every key given after N
+			for _, k := range args[6:] {
+				if _, err := s.Get(k); err != nil {
+					return err
+				}
+			}
+			pause("held")
+			return nil
+		}
+		return fmt.Errorf("unknown op %q", op)
+	}
+}
+
+// checkStore checks the invariants after a crash: every array whole,
+// temporaries only of dead producers and removable as arr gc does, then
+// none, and the usage within capacity.
+func checkStore(t *testing.T, s *Store) {
+	t.Helper()
+	for _, d := range []string{s.Dir(), s.SpillDir()} {
+		if d == "" {
+			continue
+		}
+		entries, err := mmfile.List(d)
+		require.NoError(t, err)
+		for _, e := range entries {
+			if e.Temp {
+				assert.False(t, e.Live, "temporary %s still live after its producer died", e.Name)
+			}
+		}
+		_, err = mmfile.RemoveStale(d, 0)
+		require.NoError(t, err)
+		entries, err = mmfile.List(d)
+		require.NoError(t, err)
+		for _, e := range entries {
+			assert.False(t, e.Temp, "temporary %s left after arr gc", e.Name)
+		}
+	}
+	list, err := s.List()
+	require.NoError(t, err)
+	for _, in := range list {
+		a, err := mmfile.Open(in.Path, mmfile.ReadOnly, nil)
+		require.NoError(t, err, in.Key)
+		v, err := mmfile.Slice[uint64](a)
+		require.NoError(t, err)
+		assert.True(t, intact(v), "array %s torn", in.Key)
+		a.Close()
+	}
+	u, err := s.Usage()
+	require.NoError(t, err)
+	assert.LessOrEqual(t, u.Used, s.Capacity())
+}
+
+// TestKilledAtEveryStep kills a process with SIGKILL at each step of put,
+// get, evict, spill and recycle, and checks that every array is whole or
+// gone, nothing is left that arr gc does not clean, and the store goes on.
+func TestKilledAtEveryStep(t *testing.T) {
+	const n = 4096/8*4 - 16 // 16 KiB files
+	const capacity = 64 << 10
+	cases := []struct {
+		op, stage string
+		spill     bool
+		present   bool // whether the key of the step is there after the kill
+	}{
+		{"put", "created", false, false},
+		{"put", "half", false, false},
+		{"put", "published", false, true},
+		{"get", "held", false, true},
+		{"evict", "evicting", false, false},
+		{"evict", "spilling", true, false},
+		{"evict", "created", true, false},
+		{"recycle", "recycled", false, false},
+		{"recycle", "half", false, false},
+	}
+	for _, c := range cases {
+		t.Run(c.op+"-"+c.stage, func(t *testing.T) {
+			dir, spill := shmDir(t), ""
+			if c.spill {
+				spill = t.TempDir()
+			}
+			s, err := Open(dir, &Options{Capacity: capacity, SpillDir: spill, RecycleMin: 4096})
+			require.NoError(t, err)
+			defer s.Close()
+			key := "x"
+			switch c.op {
+			case "get", "recycle":
+				putChecked(t, s, key, n, 1)
+			case "evict":
+				for i := range 4 {
+					putChecked(t, s, "old"+strconv.Itoa(i), n, uint64(i))
+				}
+			}
+			ch := startHelper(t, "crash", dir, spill, strconv.Itoa(capacity), c.op, key, strconv.Itoa(n))
+			for {
+				line, err := ch.readLine()
+				require.NoError(t, err, ch.stderr.String())
+				if line == c.stage {
+					break
+				}
+				ch.in.Write([]byte("\n"))
+			}
+			if c.op == "get" {
+				assert.True(t, isHeld(s.Path(key)))
+			}
+			ch.kill(t)
+			_, err = os.Stat(s.Path(key))
+			assert.Equal(t, c.present, err == nil, "key %s present", key)
+			if c.op == "get" {
+				assert.False(t, isHeld(s.Path(key)), "the reference died with its process")
+			}
+			if c.op == "recycle" {
+				_, err := s.Get(key)
+				assert.ErrorIs(t, err, ErrNotFound, "deleted before the crash")
+				_, err = s.Get(key + "-new")
+				assert.ErrorIs(t, err, ErrNotFound)
+			}
+			if c.op == "evict" {
+				// The array being evicted is whole in one place or gone.
+				for i := range 4 {
+					if r, err := s.Get("old" + strconv.Itoa(i)); err == nil {
+						v, err := mmfile.Slice[uint64](r.Array())
+						require.NoError(t, err)
+						assert.True(t, intact(v))
+						r.Release()
+					}
+				}
+			}
+			checkStore(t, s)
+			putChecked(t, s, "after", n, 9) // the store goes on
+			getChecked(t, s, "after").Release()
+			checkStore(t, s)
+		})
+	}
+}
+
+// TestReferenceDiesWithProcess: arrays another process holds are never
+// evicted; List names its pid; SIGKILL releases them.
+func TestReferenceDiesWithProcess(t *testing.T) {
+	const n = 4096/8*4 - 16
+	dir := shmDir(t)
+	s, err := Open(dir, &Options{Capacity: 64 << 10})
+	require.NoError(t, err)
+	defer s.Close()
+	keys := []string{"a", "b", "c", "d"}
+	for i, k := range keys {
+		putChecked(t, s, k, n, uint64(i))
+	}
+	ch := startHelper(t, "crash", append([]string{dir, "", strconv.Itoa(64 << 10), "hold", "", "0"}, keys...)...)
+	ch.expect(t, "held")
+	list, err := s.List()
+	require.NoError(t, err)
+	require.Len(t, list, 4)
+	for _, in := range list {
+		assert.True(t, in.Held, in.Key)
+		assert.Equal(t, []int{ch.cmd.Process.Pid}, in.Pids, in.Key)
+		assert.False(t, in.Created.IsZero())
+	}
+	_, err = s.Create("e", u8(n))
+	require.ErrorIs(t, err, ErrFull, "every array is held by the child")
+	ch.kill(t)
+	putChecked(t, s, "e", n, 5)
+	list, err = s.List()
+	require.NoError(t, err)
+	assert.Len(t, list, 4)
+	for _, in := range list {
+		assert.False(t, in.Held, in.Key)
+		assert.Empty(t, in.Pids, in.Key)
+	}
+}
+
+// TestRecycledTempIsLive: the live mark this package sets on a recycled
+// temporary is the one atomicfile.Live (and so arr gc) sees.
+func TestRecycledTempIsLive(t *testing.T) {
+	dir := shmDir(t)
+	f, err := os.Create(filepath.Join(dir, ".k.npy.1234.arrtmp"))
+	require.NoError(t, err)
+	defer f.Close()
+	assert.False(t, atomicfile.Live(f.Name()))
+	require.NoError(t, setLive(f))
+	assert.True(t, atomicfile.Live(f.Name()))
+	clearLive(f)
+	assert.False(t, atomicfile.Live(f.Name()))
+}
+
+func init() {
+	// soak DIR SPILL CAP SEED MS: put and get random checksummed arrays
+	// for MS milliseconds; fail on a torn array or on a held array that
+	// was moved or removed.
+	helpers["soak"] = func(args []string) error {
+		dir, spill := args[0], args[1]
+		capacity, _ := strconv.ParseInt(args[2], 10, 64)
+		seed, _ := strconv.ParseUint(args[3], 10, 64)
+		ms, _ := strconv.Atoi(args[4])
+		s, err := Open(dir, &Options{Capacity: capacity, SpillDir: spill, RecycleMin: 4096})
+		if err != nil {
+			return err
+		}
+		rng := rand.New(rand.NewPCG(seed, 1))
+		deadline := time.Now().Add(time.Duration(ms) * time.Millisecond)
+		var held []*Ref
+		for time.Now().Before(deadline) {
+			key := "k" + strconv.Itoa(rng.IntN(48))
+			switch rng.IntN(3) {
+			case 0:
+				n := 256 + rng.IntN(4096)
+				w, err := s.Create(key, u8(n))
+				if errors.Is(err, ErrExists) || errors.Is(err, ErrFull) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				v, err := mmfile.Slice[uint64](w.Array())
+				if err != nil {
+					return err
+				}
+				fill(v, rng.Uint64())
+				if err := w.Publish(); err != nil && !errors.Is(err, ErrExists) {
+					return err
+				}
+			default:
+				r, err := s.Get(key)
+				if errors.Is(err, ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				v, err := mmfile.Slice[uint64](r.Array())
+				if err != nil {
+					return err
+				}
+				if !intact(v) {
+					return fmt.Errorf("array %s torn", r.Path())
+				}
+				held = append(held, r)
+				if len(held) > 4 || rng.IntN(2) == 0 {
+					r := held[0]
+					held = held[1:]
+					f, _ := r.Array().File()
+					fi, err1 := f.Stat()
+					pi, err2 := os.Stat(r.Path())
+					if err1 != nil || err2 != nil || !os.SameFile(fi, pi) {
+						return fmt.Errorf("held array %s was evicted or moved", r.Path())
+					}
+					r.Release()
+				}
+			}
+		}
+		return nil
+	}
+}
+
+// TestSoak runs 8 processes putting and getting arrays in a store four
+// times too small, with a spill folder, killing some at random with
+// SIGKILL, for a bounded time; meanwhile the store never holds more than
+// its capacity, and after every round no array is torn, no held array was
+// evicted (the workers check) and gc leaves no temporary.
+func TestSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("soak in -short mode")
+	}
+	dir, spill := shmDir(t), t.TempDir()
+	const capacity = 512 << 10
+	s, err := Open(dir, &Options{Capacity: capacity, SpillDir: spill})
+	require.NoError(t, err)
+	defer s.Close()
+
+	var over atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // capacity monitor
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			s.locked(func() error {
+				if used := s.recount(); used > capacity {
+					over.Store(used)
+				}
+				return nil
+			})
+		}
+	}()
+	const rounds, workers, roundMS = 4, 8, 600
+	seed := uint64(0)
+	kills := 0
+	for round := range rounds {
+		var procs []*child
+		for range workers {
+			seed++
+			procs = append(procs, startHelper(t, "soak", dir, spill, strconv.Itoa(capacity), strconv.FormatUint(seed, 10), strconv.Itoa(roundMS)))
+		}
+		time.Sleep(time.Duration(roundMS/3+rand.IntN(roundMS/3)) * time.Millisecond)
+		for _, i := range rand.Perm(workers)[:2] {
+			procs[i].kill(t)
+			kills++
+		}
+		for _, p := range procs {
+			if p.cmd.ProcessState != nil {
+				continue
+			}
+			err := p.cmd.Wait()
+			if ee, ok := err.(*exec.ExitError); ok && ee.Sys().(syscall.WaitStatus).Signaled() {
+				continue
+			}
+			require.NoError(t, err, "round %d worker: %s", round, p.stderr.String())
+		}
+		require.Zero(t, over.Load(), "store over capacity")
+		checkStore(t, s)
+	}
+	close(stop)
+	wg.Wait()
+	assert.Zero(t, over.Load(), "store over capacity")
+	u, err := s.Usage()
+	require.NoError(t, err)
+	t.Logf("%d rounds, %d kills; at the end %d arrays in the store, %d spilled, %d bytes used", rounds, kills, u.Arrays, u.Spilled, u.Used)
+	assert.Positive(t, u.Spilled, "the soak spilled arrays")
+}
