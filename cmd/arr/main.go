@@ -14,6 +14,8 @@
 //	arr ls [--json] [DIR]
 //	arr rm [-v] FILE...
 //	arr gc [--older-than 1h] [--dry-run] [DIR]
+//	arr push [--copy] QUEUE FILE...
+//	arr work [--jobs N] [--exit-when-empty] [--retries 3] QUEUE -- CMD [ARG...]
 //
 // FILE may be an .npy, .npy.zst or .npz file (every array member, each
 // labelled ARCHIVE.npz:KEY), ARCHIVE.npz:KEY for one member, or "-" for an
@@ -63,6 +65,7 @@ var commands []*command
 func init() {
 	commands = []*command{
 		infoCmd, checksumCmd, showCmd, createCmd, convertCmd, verifyCmd, lsCmd, rmCmd, gcCmd,
+		pushCmd, workCmd,
 	}
 }
 
@@ -107,7 +110,7 @@ func about(op, label string, err error) error {
 
 // pkgPrefixes are the package names that start this module's messages;
 // the "arr: " of the error line replaces them.
-var pkgPrefixes = []string{"npy: ", "mmfile: ", "codec: ", "zstdseek: ", "npyzst: ", "npz: ", "atomicfile: "}
+var pkgPrefixes = []string{"npy: ", "mmfile: ", "codec: ", "zstdseek: ", "npyzst: ", "npz: ", "atomicfile: ", "store: ", "queue: "}
 
 // reason returns the message of err (the cause of an *fs.PathError)
 // without the package prefix that "arr: " replaces.

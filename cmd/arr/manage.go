@@ -34,6 +34,9 @@ with arr gc).`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
+			if status, ok := e.lsSpecial(dir, *asJSON); ok { // lsstore.go: queues and stores
+				return status
+			}
 			return e.ls(dir, *asJSON)
 		}
 	},
