@@ -84,3 +84,59 @@ func benchHandoff(b *testing.B, size int) {
 	b.ReportMetric(float64(ls[len(ls)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(ls[len(ls)*99/100].Microseconds()), "p99-µs")
 }
+
+// BenchmarkPushToClaim measures the latency of one hand-off on an idle
+// queue: push one file, wait until one of 4 waiting consumers has claimed
+// it, repeat (median and 99th percentile of push start to claim).
+func BenchmarkPushToClaim(b *testing.B) {
+	root := shmDir(b)
+	dir := filepath.Join(root, "q")
+	stage := filepath.Join(root, "stage")
+	require.NoError(b, os.MkdirAll(stage, 0o755))
+	q, err := Open(dir, nil)
+	require.NoError(b, err)
+	defer q.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	claimed := make(chan time.Time)
+	var wg sync.WaitGroup
+	for range 4 {
+		cq, err := Open(dir, nil)
+		require.NoError(b, err)
+		defer cq.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				c, err := cq.Claim(ctx)
+				if err != nil {
+					return
+				}
+				t := time.Now()
+				c.Done()
+				select {
+				case claimed <- t:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	data := make([]byte, 1<<10)
+	ls := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		p := filepath.Join(stage, "f"+strconv.Itoa(i))
+		require.NoError(b, os.WriteFile(p, data, 0o644))
+		t0 := time.Now()
+		_, err := q.Push(p, false)
+		require.NoError(b, err)
+		ls = append(ls, (<-claimed).Sub(t0))
+	}
+	b.StopTimer()
+	cancel()
+	wg.Wait()
+	slices.Sort(ls)
+	b.ReportMetric(float64(ls[len(ls)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(ls[len(ls)*99/100].Microseconds()), "p99-µs")
+}

@@ -87,6 +87,9 @@ type Queue struct {
 	watcher *fsnotify.Watcher
 	changed chan struct{} // closed and replaced on every event in the folder
 	werr    error
+
+	cmu   sync.Mutex
+	names []string // pending names from the last listing, not tried yet
 }
 
 // Open opens the queue in folder dir, creating it and its hidden folders.
@@ -265,8 +268,20 @@ func (c *Claim) Return(failed bool) error {
 				return err
 			}
 		}
-		return os.Rename(c.Path(), filepath.Join(c.q.dir, c.name))
+		if err := os.Rename(c.Path(), filepath.Join(c.q.dir, c.name)); err != nil {
+			return err
+		}
+		c.q.retry(c.name)
+		return nil
 	})
+}
+
+// retry puts a name this Queue returned first in its listing, so that it
+// is tried again before the rest of the backlog.
+func (q *Queue) retry(name string) {
+	q.cmu.Lock()
+	defer q.cmu.Unlock()
+	q.names = append([]string{name}, q.names...)
 }
 
 // Fail moves the file aside into the queue's .failed folder.
@@ -309,17 +324,44 @@ func (q *Queue) pending() ([]string, error) {
 }
 
 // TryClaim claims a pending file without waiting, or returns ErrEmpty.
+// Files are taken in name order (name them by sequence for FIFO).
 func (q *Queue) TryClaim() (*Claim, error) {
-	names, err := q.pending()
-	if err != nil {
-		return nil, err
-	}
-	for _, name := range names {
+	listed := false
+	for {
+		name, ok := q.nextName()
+		if !ok {
+			if listed {
+				return nil, ErrEmpty
+			}
+			names, err := q.pending()
+			if err != nil {
+				return nil, err
+			}
+			listed = true
+			q.cmu.Lock()
+			q.names = names
+			q.cmu.Unlock()
+			continue
+		}
 		if c := q.claimName(name); c != nil {
 			return c, nil
 		}
 	}
-	return nil, ErrEmpty
+}
+
+// nextName takes the first name of the last listing of the folder. Names
+// others claimed meanwhile fail at once in claimName; the folder is listed
+// again only when the listing is used up, so a backlog of n files costs
+// one listing, not n.
+func (q *Queue) nextName() (string, bool) {
+	q.cmu.Lock()
+	defer q.cmu.Unlock()
+	if len(q.names) == 0 {
+		return "", false
+	}
+	name := q.names[0]
+	q.names = q.names[1:]
+	return name, true
 }
 
 // claimName tries to claim the pending file name.
@@ -391,7 +433,11 @@ func (q *Queue) reclaimName(name string) bool {
 	if err1 != nil || err2 != nil || !os.SameFile(fi, pi) {
 		return false
 	}
-	return os.Rename(p, filepath.Join(q.dir, name)) == nil
+	if os.Rename(p, filepath.Join(q.dir, name)) != nil {
+		return false
+	}
+	q.retry(name)
+	return true
 }
 
 // Claim claims a pending file, waiting for one to be pushed (or returned)
