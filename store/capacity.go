@@ -141,18 +141,13 @@ func (s *Store) evict(used, need int64, fresh bool) (int64, error) {
 		s.cands = s.candidates()
 		fresh = true
 	}
-	// Eviction only unlinks or copies, which never changes what a reader
-	// that maps the file sees, so a scan of /proc up to a second old is
-	// good enough here (recycling, which writes into the file, scans
-	// afresh).
-	if fresh || time.Since(s.inUseAt) > time.Second {
-		s.inUse, s.inUseAt = scanProcs([]string{s.dir, s.pool}), time.Now()
+	if fresh {
+		s.inUse = nil // look in /proc again, if leases cannot answer
 	}
-	inUse := s.inUse
 	for len(s.cands) > 0 && !s.fits(used, need) {
 		c := s.cands[0]
 		s.cands = s.cands[1:]
-		freed, err := s.evictOne(c, inUse)
+		freed, err := s.evictOne(c)
 		if err != nil {
 			return used, err
 		}
@@ -169,14 +164,14 @@ func (s *Store) evict(used, need int64, fresh bool) (int64, error) {
 
 // evictOne removes or spills one candidate unless a process uses it or
 // used it since it was listed, and returns the bytes freed in the store.
-func (s *Store) evictOne(c candidate, inUse map[fileID][]int) (int64, error) {
+func (s *Store) evictOne(c candidate) (int64, error) {
 	f, err := os.OpenFile(c.path, os.O_RDWR, 0)
 	if err != nil {
 		return 0, nil // gone meanwhile
 	}
 	defer f.Close()
 	fi, err := f.Stat()
-	if err != nil || len(inUse[idOf(fi)]) > 0 {
+	if err != nil || s.usedByOthers(f, fi, false) {
 		return 0, nil
 	}
 	if at, _ := times(fi); !c.pool && at.After(c.used) {
@@ -200,6 +195,27 @@ func (s *Store) evictOne(c candidate, inUse map[fileID][]int) (int64, error) {
 		return 0, nil
 	}
 	return cost(fi.Size()), nil
+}
+
+// usedByOthers reports whether another open file description of f's file
+// exists: a descriptor or a mapping in any process (this one's other
+// descriptors included), through a lease (soleOpener) or, where the kernel
+// will not answer, /proc (other processes only: this process's own holders
+// are seen by their locks; the listing is kept for a second, unless
+// fresh, while evicting a store that stays full).
+func (s *Store) usedByOthers(f *os.File, fi os.FileInfo, fresh bool) bool {
+	if sole, known := soleOpener(f); known {
+		return !sole
+	}
+	if fresh || s.inUse == nil || time.Since(s.inUseAt) > time.Second {
+		s.inUse, s.inUseAt = scanProcs([]string{s.dir, s.pool}), time.Now()
+	}
+	for _, pid := range s.inUse[idOf(fi)] {
+		if pid != os.Getpid() {
+			return true
+		}
+	}
+	return false
 }
 
 // evictHook, when set, runs while an evictor holds a file exclusively,

@@ -405,3 +405,28 @@ func TestSoak(t *testing.T) {
 	t.Logf("%d rounds, %d kills; at the end %d arrays in the store, %d spilled, %d bytes used", rounds, kills, u.Arrays, u.Spilled, u.Used)
 	assert.Positive(t, u.Spilled, "the soak spilled arrays")
 }
+
+// TestSoleOpener: the lease question sees another descriptor and a
+// mapping whose descriptor was closed.
+func TestSoleOpener(t *testing.T) {
+	p := filepath.Join(shmDir(t), "f")
+	require.NoError(t, os.WriteFile(p, make([]byte, 8192), 0o644))
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	sole, known := soleOpener(f)
+	require.True(t, known, "leases unavailable here: the /proc scan stands in")
+	assert.True(t, sole)
+	g, err := os.Open(p)
+	require.NoError(t, err)
+	sole, _ = soleOpener(f)
+	assert.False(t, sole, "another descriptor")
+	m, err := syscall.Mmap(int(g.Fd()), 0, 4096, syscall.PROT_READ, syscall.MAP_SHARED)
+	require.NoError(t, err)
+	g.Close()
+	sole, _ = soleOpener(f)
+	assert.False(t, sole, "a mapping without a descriptor")
+	require.NoError(t, syscall.Munmap(m))
+	sole, _ = soleOpener(f)
+	assert.True(t, sole)
+}

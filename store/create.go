@@ -196,19 +196,15 @@ func (s *Store) recycle(w *Writer, hb []byte, total int64) (ok bool, err error) 
 			fits[j], fits[j-1] = fits[j-1], fits[j]
 		}
 	}
-	// The scan comes before this process opens any candidate, so every
-	// descriptor or mapping it finds is someone's use.
-	inUse := scanProcs([]string{s.pool})
+	// The file left its name before it came to the pool, so whoever has
+	// it open or mapped now had it before: a lease (or /proc) sees them.
 	for _, p := range fits {
-		if len(inUse[p.id]) > 0 {
-			continue
-		}
 		f, err := os.OpenFile(p.path, os.O_RDWR, 0)
 		if err != nil {
 			continue
 		}
 		fi, err := f.Stat()
-		if err != nil || idOf(fi) != p.id {
+		if err != nil || idOf(fi) != p.id || s.usedByOthers(f, fi, true) {
 			f.Close()
 			continue
 		}

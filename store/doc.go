@@ -15,9 +15,9 @@
 // does not fit first drops recycled files, then evicts the least recently
 // used arrays that no process holds, or, with Options.SpillDir, moves them
 // to the spill folder (where Get still finds and maps them). An array that
-// a process holds (a Go reference, or best effort on Linux a NumPy mapping
-// seen in /proc/PID/maps or an open descriptor in /proc/PID/fd) is never
-// evicted or moved. A create that cannot fit even then fails at once with a
+// a process holds (a Go reference) or has open or mapped (a NumPy reader,
+// seen on Linux through the same lease, or /proc) is never evicted or
+// moved. A create that cannot fit even then fails at once with a
 // *CapacityError naming the sizes, the folder and $ARRFILE_DIR, never a
 // SIGBUS later.
 //
@@ -25,8 +25,10 @@
 // of recycled files (the hidden folder .arrpool) and a later Create of an
 // array that fits writes into their pages, which are resident already: a
 // recycled array starts with the old bytes, not zeros. A pooled file is
-// reused only when no process holds, opens or maps it (checked through the
-// locks and /proc on Linux; when in doubt it is not reused).
+// reused only when no process holds, opens or maps it (on Linux by its
+// reference lock and a write lease, which the kernel grants only to the
+// file's sole opener, mappings included; where leases are refused, through
+// /proc; when in doubt it is not reused).
 //
 // List shows every array with its size, age, last use, whether it is held
 // and which processes have it open or mapped. Usage gives the capacity

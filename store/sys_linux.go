@@ -82,6 +82,26 @@ func isHeld(path string) bool {
 	return lk.Type != unix.F_UNLCK
 }
 
+// soleOpener reports whether f's descriptor is the only open file
+// description of its file in any process: no other descriptor and no
+// mapping (a mapping keeps its file open). It asks by taking a write lease,
+// which the kernel grants only then, and drops the lease at once. known is
+// false where the kernel would not answer (leases off, not the file's
+// owner); then the caller looks in /proc.
+func soleOpener(f *os.File) (sole, known bool) {
+	fd := int(f.Fd())
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_WRLCK)
+	runtime.KeepAlive(f)
+	switch err {
+	case nil:
+		unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_UNLCK)
+		return true, true
+	case unix.EAGAIN, unix.EBUSY:
+		return false, true
+	}
+	return false, false
+}
+
 // storeLock takes (or with unlock, releases) the whole-store lock on the
 // ledger file.
 func storeLock(f *os.File, unlock bool) error {

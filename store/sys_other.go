@@ -30,3 +30,5 @@ func idOf(fi os.FileInfo) fileID { return fileID{} }
 func fsInfo(dir string) (free, total int64, ok bool) { return 0, 0, false }
 
 func scanProcs(dirs []string) map[fileID][]int { return map[fileID][]int{} }
+
+func soleOpener(f *os.File) (sole, known bool) { return false, false }
