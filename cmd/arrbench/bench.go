@@ -36,7 +36,8 @@ type config struct {
 	bigdata   int64             // --bigdata: size of the larger-than-RAM scan; 0 when not asked
 	zstdLevel zstd.EncoderLevel // compression level of the zstd transports
 	timeout   time.Duration
-	args      []string // the command line, for the report
+	sc        scenarioConfig // --scenario, --workers and the scenarios' own flags
+	args      []string       // the command line, for the report
 }
 
 // warmupCap bounds the size of warm-up runs: they warm code paths, the
@@ -66,6 +67,8 @@ type bench struct {
 	py         *pyClient
 	shmPrefix  string // name prefix of Python's SharedMemory segments
 	seq        int
+
+	scs scenarioState // the worker pool and data of the many-process scenarios
 
 	results []*result
 }
@@ -115,6 +118,7 @@ func (b *bench) shutdown() {
 		b.w.close()
 		b.w = nil
 	}
+	b.closePool()
 	if b.py != nil {
 		b.py.close()
 		b.py = nil

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,6 +24,9 @@ func runArrbench(t *testing.T, args ...string) (int, string, string, map[string]
 	t.Helper()
 	shm, disk, out := t.TempDir(), t.TempDir(), t.TempDir()
 	js := filepath.Join(out, "report.json")
+	if !slices.Contains(args, "--scenario") {
+		args = append([]string{"--scenario", "handoff"}, args...) // the tests of the other scenarios name theirs
+	}
 	args = append([]string{"--quiet", "--shm-dir", shm, "--disk-dir", disk, "--json", js}, args...)
 	var stdout, stderr bytes.Buffer
 	code := run(args, &stdout, &stderr)

@@ -27,6 +27,30 @@
 //	inproc-copy, inproc-clone, inproc-sum
 //	                   in-process references: copy, copy into new memory, the sum
 //
+// arrow-tmpfs is the peer a Go user would pick instead: an Arrow IPC file
+// written with github.com/apache/arrow-go in --shm-dir, mapped and read
+// zero-copy by the consumer.
+//
+// Scenarios (--scenario, default handoff,fanout; --workers K, default 4):
+//
+//	handoff  the protocol above: one producer, one consumer
+//	fanout   one producer, K consumer processes each receive the array and
+//	         sum it; until the last answer; reports the consumers' summed
+//	         PSS while they hold it and the drop in MemAvailable
+//	gather   K workers each compute a part of one result the parent ends
+//	         holding: in place (mmfile.Split, read-write opens by name) or
+//	         sent back (gob, raw, Pool.map, SharedMemory, Arrow files)
+//	update   K workers add 1 to --updates random counters of one shared
+//	         int64 array: unsynchronized, atomic, range-locks, file-lock,
+//	         Python's multiprocessing.Lock; reports lost updates
+//	stream   --stream-count arrays of --stream-size published in a row
+//
+// fanout and gather measure --sizes when it is given, else 16MiB; a
+// transport that cannot take part in a scenario is listed as not
+// applicable, with the reason. --plot writes the hand-off plot to the
+// file and one plot per other scenario next to it (FILE-fanout.svg: the
+// consumers' memory against K).
+//
 // With --cold, npy-disk-cold and zstd-disk-cold also drop the file's pages
 // from the page cache before the hand-off. Data sets (--data): normal
 // (standard normal float64), smooth (a smooth float64 signal rounded to 3
@@ -47,10 +71,12 @@
 //	arrbench [flags]
 //
 // With no flags it runs every transport on standard normal float64 arrays
-// of 64KiB, 1MiB, 16MiB and 256MiB in about a minute on two cores. For
-// example:
+// of 64KiB, 1MiB, 16MiB and 256MiB, then a fanout of a 16MiB array to 4
+// consumers, in about a minute and a half on two cores. For example:
 //
 //	arrbench --sizes 1MiB,1GiB --data all --json out.json --plot out.svg
+//	arrbench --scenario fanout --workers 1,2,4,8 --sizes 256MiB --plot mem.svg
+//	arrbench --scenario gather,update --workers 4
 package main
 
 import (
@@ -101,6 +127,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 	zlevel := fs.String("zstd-level", zstd.SpeedDefault.String(), "compression level of the zstd transports: fastest, default, better, best or a zstd level 1-22")
 	bigdata := fs.Bool("bigdata", false, "instead of the transports, scan a sparse .npy larger than memory in --disk-dir through a mapping, next to cat FILE >/dev/null")
 	bigSize := fs.String("bigdata-size", "", "size of the --bigdata file (default: twice the machine's memory)")
+	scf := addScenarioFlags(fs, cfg)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: arrbench [flags]\n\nMeasures how fast an array reaches another process by each transport.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -153,6 +180,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 			return nil, false, fmt.Errorf("--bigdata writes --json only, not --csv or --plot")
 		}
 	}
+	if err := scf.finish(fs, cfg); err != nil {
+		return nil, false, err
+	}
 	if _, ok := populateModes[cfg.populate]; !ok {
 		return nil, false, fmt.Errorf("--populate %q: use default, ahead, none, map or advise", cfg.populate)
 	}
@@ -176,7 +206,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "arrbench: %v\n", err)
 		return 2
 	}
-	ts, err := selectTransports(allTransports, cfg.only, cfg.skip)
+	ts, err := selectForScenarios(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "arrbench: %v\n", err)
 		return 2
@@ -189,7 +219,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 				kept = append(kept, t)
 			}
 		}
-		if len(kept) == 0 {
+		if len(kept) == 0 && len(ts) > 0 && cfg.sc.has(scHandoff) {
 			fmt.Fprintf(stderr, "arrbench: the -cold transports need --cold\n")
 			return 2
 		}
@@ -199,6 +229,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		for _, t := range allTransports {
 			fmt.Fprintf(stdout, "%-18s %-9s %s\n", t.Name, t.Kind, t.Desc)
 		}
+		listScenarios(stdout)
 		return 0
 	}
 	if err := checkLittleEndian(); err != nil {
@@ -232,14 +263,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cfg.bigdata > 0 {
 		return b.bigDataReport(start)
 	}
-	b.runAll()
+	b.runScenarios()
 	clean.waitIfInterrupted() // the run ended because its workers were stopped
 
 	var py *pythonInfo
-	for _, t := range ts {
-		if t.Kind == kindPython && b.pyInfoDone {
-			py = b.pyInfoV
-		}
+	if b.pyInfoDone {
+		py = b.pyInfoV
 	}
 	rep := &report{
 		Date:       start,
@@ -255,8 +284,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			status = 1
 		}
 	}
+	hand := rep.handoffOnly()
 	if cfg.format != "bench" {
-		if err := rep.writeTable(stdout); err != nil {
+		if err := hand.writeTable(stdout); err != nil {
+			fmt.Fprintf(stderr, "arrbench: %v\n", err)
+			return 1
+		}
+		if err := rep.writeScenarioTables(stdout, len(hand.Results) > 0); err != nil {
 			fmt.Fprintf(stderr, "arrbench: %v\n", err)
 			return 1
 		}
@@ -265,7 +299,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if cfg.format == "both" {
 			fmt.Fprintln(stdout)
 		}
-		if err := rep.writeBenchLines(stdout); err != nil {
+		err := hand.writeBenchLines(stdout)
+		if err == nil {
+			err = rep.writeScenarioBenchLines(stdout)
+		}
+		if err != nil {
 			fmt.Fprintf(stderr, "arrbench: %v\n", err)
 			return 1
 		}
@@ -283,7 +321,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if cfg.plotPath != "" {
-		if _, err := rep.writePlots(cfg.plotPath); err != nil {
+		if _, err := rep.writeAllPlots(cfg.plotPath); err != nil {
 			fmt.Fprintf(stderr, "arrbench: %v\n", err)
 			status = 1
 		}

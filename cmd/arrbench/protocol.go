@@ -31,13 +31,20 @@ const maxFrame = 1 << 20
 
 // request is a producer-to-worker frame.
 type request struct {
-	Op        string `json:"op"`                  // "run", "prepare", "reset" or "exit"
+	Op        string `json:"op"`                  // "run", "prepare", "reset", "release", "gather", "update" or "exit"
 	Transport string `json:"transport,omitempty"` // run, prepare: which consumer
 	DType     string `json:"dtype,omitempty"`     // run: "<f8" or "<i4"
 	N         int64  `json:"n,omitempty"`         // run: number of elements
 	Payload   int64  `json:"payload,omitempty"`   // run: raw bytes after the frame; prepare: bytes to allocate
 	Path      string `json:"path,omitempty"`      // run: file to open
 	Populate  string `json:"populate,omitempty"`  // run: how the consumer maps (see populateModes)
+
+	// gather: the elements [Lo, Hi) to compute; update: Updates random
+	// increments from the random stream Seed (Transport names the method).
+	Lo      int64  `json:"lo,omitempty"`
+	Hi      int64  `json:"hi,omitempty"`
+	Seed    uint64 `json:"seed,omitempty"`
+	Updates int64  `json:"updates,omitempty"`
 }
 
 // reply is a worker-to-producer frame.
@@ -48,6 +55,7 @@ type reply struct {
 	RSSPeak  int64  `json:"rss_peak,omitempty"`  // run: peak resident set in bytes since the last reset
 	AnonPeak int64  `json:"anon_peak,omitempty"` // bigdata-scan: peak anonymous resident memory, sampled
 	Error    string `json:"error,omitempty"`     // the request failed; the worker lives on
+	Payload  int64  `json:"payload,omitempty"`   // gather: raw bytes that follow this frame
 
 	// Hello, the first frame after connecting.
 	PID      int  `json:"pid,omitempty"`

@@ -14,6 +14,10 @@ import (
 
 // result is one row of the report: one transport, data set and size.
 type result struct {
+	Scenario    string // "" or scHandoff for the hand-off, else see scenario.go
+	Workers     int    // K of the many-process scenarios; 0 for the hand-off
+	Updates     int64  // update: increments all workers make per run
+	Frames      int    // stream: arrays per round (SizeBytes holds all of them)
 	Transport   string
 	Kind        string
 	Description string
@@ -125,7 +129,9 @@ func (rep *report) statsAll() map[*result]stats {
 	return out
 }
 
-func groupKey(r *result) string { return r.Data + "/" + strconv.FormatInt(r.SizeBytes, 10) }
+func groupKey(r *result) string {
+	return r.scenario() + "/" + strconv.Itoa(r.workers()) + "/" + r.Data + "/" + strconv.FormatInt(r.SizeBytes, 10)
+}
 
 // writeTable prints, for each data set and size, the transports sorted by
 // median end-to-end time (the winner first, marked *), then the in-process
@@ -332,28 +338,31 @@ type jsonConfig struct {
 }
 
 type jsonResult struct {
-	Transport       string        `json:"transport"`
-	Kind            string        `json:"kind"`
-	Description     string        `json:"description"`
-	Data            string        `json:"data"`
-	DType           string        `json:"dtype"`
-	SizeBytes       int64         `json:"size_bytes"`
-	Elements        int64         `json:"elements"`
-	Checksum        uint64        `json:"checksum"`
-	Verified        bool          `json:"verified"`
-	Error           string        `json:"error"`
-	Skipped         string        `json:"skipped"`
-	WarmupRuns      int           `json:"warmup_runs"`
-	Repeats         int           `json:"repeats"`
-	Median          phases        `json:"median"`
-	MinTotalNS      int64         `json:"min_total_ns"`
-	MaxTotalNS      int64         `json:"max_total_ns"`
-	GBps            float64       `json:"gb_per_s"`
-	SpeedupVsGob    float64       `json:"speedup_vs_pipe_gob"`
-	StoredBytes     int64         `json:"stored_bytes"`
-	Ratio           float64       `json:"size_ratio"`
-	ConsumerRSSPeak int64         `json:"consumer_rss_peak_bytes"`
-	Runs            []measurement `json:"runs"`
+	Scenario        string  `json:"scenario"`
+	Workers         int     `json:"workers"`
+	Transport       string  `json:"transport"`
+	Kind            string  `json:"kind"`
+	Description     string  `json:"description"`
+	Data            string  `json:"data"`
+	DType           string  `json:"dtype"`
+	SizeBytes       int64   `json:"size_bytes"`
+	Elements        int64   `json:"elements"`
+	Checksum        uint64  `json:"checksum"`
+	Verified        bool    `json:"verified"`
+	Error           string  `json:"error"`
+	Skipped         string  `json:"skipped"`
+	WarmupRuns      int     `json:"warmup_runs"`
+	Repeats         int     `json:"repeats"`
+	Median          phases  `json:"median"`
+	MinTotalNS      int64   `json:"min_total_ns"`
+	MaxTotalNS      int64   `json:"max_total_ns"`
+	GBps            float64 `json:"gb_per_s"`
+	SpeedupVsGob    float64 `json:"speedup_vs_pipe_gob"`
+	StoredBytes     int64   `json:"stored_bytes"`
+	Ratio           float64 `json:"size_ratio"`
+	ConsumerRSSPeak int64   `json:"consumer_rss_peak_bytes"`
+	scenarioJSON
+	Runs []measurement `json:"runs"`
 }
 
 func (rep *report) jsonDoc() jsonReport {
@@ -394,6 +403,7 @@ func (rep *report) jsonDoc() jsonReport {
 			Median: s.Median, MinTotalNS: int64(s.Total.Min), MaxTotalNS: int64(s.Total.Max),
 			GBps: s.GBps, SpeedupVsGob: s.Speedup, StoredBytes: s.Stored, Ratio: s.Ratio,
 			ConsumerRSSPeak: s.RSSPeak, Runs: runs,
+			Scenario: r.scenario(), Workers: r.workers(), scenarioJSON: r.scenarioJSON(),
 		})
 	}
 	return doc
@@ -410,9 +420,10 @@ func (rep *report) writeJSON(w io.Writer) error {
 var csvHeader = []string{
 	"date", "cpu", "cores", "memory_bytes", "kernel", "os", "arch", "go_version", "python_version", "numpy_version",
 	"shm_dir", "shm_fs", "disk_dir", "disk_fs",
-	"data", "dtype", "size_bytes", "elements", "transport", "kind", "run", "verified", "error", "skipped",
+	"scenario", "workers", "data", "dtype", "size_bytes", "elements", "transport", "kind", "run", "verified", "error", "skipped",
 	"producer_ns", "fill_ns", "handoff_ns", "open_ns", "read_ns", "total_ns", "gb_per_s",
 	"consumer_rss_peak_bytes", "stored_bytes",
+	"consumers_pss_bytes", "mem_available_drop_bytes", "updates", "lost_updates", "latency_ns",
 }
 
 // writeCSV writes one row per measured run, and one row with empty
@@ -437,7 +448,7 @@ func (rep *report) writeCSV(w io.Writer) error {
 		m.Kernel, m.OS, m.Arch, m.GoVersion, m.PythonVer, m.NumPyVer, shm, shmFS, disk, diskFS}
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
 	for _, r := range rep.Results {
-		head := append(append([]string{}, machine...), r.Data, r.DType, i64(r.SizeBytes), i64(r.Elements), r.Transport, r.Kind)
+		head := append(append([]string{}, machine...), r.scenario(), strconv.Itoa(r.workers()), r.Data, r.DType, i64(r.SizeBytes), i64(r.Elements), r.Transport, r.Kind)
 		if len(r.Runs) == 0 {
 			row := append(head, "0", strconv.FormatBool(r.Verified), r.Error, r.Skipped)
 			row = append(row, make([]string, len(csvHeader)-len(row))...)
@@ -450,7 +461,8 @@ func (rep *report) writeCSV(w io.Writer) error {
 			row := append(append([]string{}, head...), strconv.Itoa(i+1), strconv.FormatBool(r.Verified), r.Error, r.Skipped,
 				i64(int64(x.Producer)), i64(int64(x.Fill)), i64(int64(x.Handoff)), i64(int64(x.Open)), i64(int64(x.Read)),
 				i64(int64(x.Total)), strconv.FormatFloat(gbPerSec(r.SizeBytes, x.Total), 'f', 4, 64),
-				i64(x.RSSPeak), i64(x.Stored))
+				i64(x.RSSPeak), i64(x.Stored),
+				i64(x.ConsumersPSS), i64(x.MemDrop), i64(x.Updates), i64(x.Lost), i64(int64(x.Latency)))
 			if err := cw.Write(row); err != nil {
 				return err
 			}

@@ -76,6 +76,13 @@ type measurement struct {
 	RSSPeak  int64         `json:"consumer_rss_peak_bytes"`
 	Stored   int64         `json:"stored_bytes"` // bytes sent or written
 	Checksum uint64        `json:"checksum"`
+
+	// Scenarios other than handoff (see scenario.go).
+	ConsumersPSS int64         `json:"consumers_pss_bytes,omitempty"`      // fanout: sum of the consumers' PSS while they hold the array
+	MemDrop      int64         `json:"mem_available_drop_bytes,omitempty"` // fanout: MemAvailable before the run minus while the consumers hold the array
+	Updates      int64         `json:"updates,omitempty"`                  // update: increments made by all workers
+	Lost         int64         `json:"lost_updates,omitempty"`             // update: Updates minus the counters' sum
+	Latency      time.Duration `json:"latency_ns,omitempty"`               // stream: median end-to-end time of one array in the round
 }
 
 // finish computes Handoff from the other phases.

@@ -64,11 +64,14 @@ func workerMain(addr string) int {
 			return 2
 		}
 		var rep reply
+		var after func(*net.UnixConn) error
 		switch req.Op {
 		case "exit":
 			return 0
 		case "reset":
 			w.reset()
+		case "release":
+			w.releaseAll()
 		case "prepare":
 			w.buf = nil
 			runtime.GC()
@@ -78,12 +81,20 @@ func workerMain(addr string) int {
 			}
 		case "run":
 			rep = w.run(&req)
+		case "gather", "update":
+			rep, after = w.scenarioOp(&req)
 		default:
 			rep.Error = fmt.Sprintf("unknown request %q", req.Op)
 		}
 		if err := writeFrame(w.conn, rep); err != nil {
 			fmt.Fprintf(os.Stderr, "arrbench worker: write reply: %v\n", err)
 			return 2
+		}
+		if after != nil {
+			if err := after(w.conn); err != nil {
+				fmt.Fprintf(os.Stderr, "arrbench worker: write reply payload: %v\n", err)
+				return 2
+			}
 		}
 	}
 }
@@ -92,13 +103,22 @@ func workerMain(addr string) int {
 // operating system and resets the peak RSS counter, so that the next
 // measurement starts from the same state and reports its own peak.
 func (w *worker) reset() {
-	for i := len(w.release) - 1; i >= 0; i-- {
-		w.release[i]()
-	}
-	w.release, w.keep, w.buf = nil, nil, nil
+	w.releaseAll()
+	w.buf = nil
 	runtime.GC()
 	debug.FreeOSMemory()
 	resetPeakRSS()
+}
+
+// releaseAll undoes what the last run left open (mappings, files) and
+// drops the array it received, as a consumer that is done with it does:
+// the stream scenario's release between arrays, without the collection
+// and peak-RSS reset of reset.
+func (w *worker) releaseAll() {
+	for i := len(w.release) - 1; i >= 0; i-- {
+		w.release[i]()
+	}
+	w.release, w.keep = nil, nil
 }
 
 // run serves one run request: the transport's consumer, then the peak RSS.
