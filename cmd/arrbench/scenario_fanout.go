@@ -36,6 +36,7 @@ var fanProducers = map[string]func(b *bench, ds *dataSet, n int) (*fanJob, error
 	"pipe-gob": func(b *bench, ds *dataSet, n int) (*fanJob, error) {
 		t0 := time.Now()
 		var buf bytes.Buffer
+		buf.Grow(n*ds.Kind.Size + 1<<10) // no doubling: one encoded copy besides gob's own buffer
 		enc := gob.NewEncoder(&buf)
 		var err error
 		if ds.f64 != nil {
@@ -124,7 +125,9 @@ func init() { scenarioBuilders[scFanout] = fanoutEntries }
 // fanoutEntries lists the fanout rows: the Go transports, Python's, the
 // reference.
 func fanoutEntries() []*scEntry {
-	gobNeed := func(s int64, k int) int64 { return s*9/8*int64(k+1) + s*int64(k) }
+	// gob: the producer's encoded copy and gob's own buffer; each
+	// consumer's message, gob's buffer and the decoded slice.
+	gobNeed := func(s int64, k int) int64 { return s*9/8*2 + s*int64(k)*3 }
 	copies := func(s int64, k int) int64 { return s * int64(k) }
 	once := func(s int64, _ int) int64 { return s }
 	var es []*scEntry

@@ -65,6 +65,11 @@ func gatherEntries() []*scEntry {
 	}
 }
 
+// resultOptions create the result the workers fill: reserved (a full
+// tmpfs fails at create, not with SIGBUS in a worker) but not populated,
+// since the parent does not touch it before the workers are done.
+var resultOptions = &mmfile.CreateOptions{Populate: mmfile.PopulateNone}
+
 // gatherHeader is the result's header.
 func gatherHeader(n int) *npy.Header {
 	return &npy.Header{DType: npy.DTypeOf[float64](), Shape: []int{n}}
@@ -158,7 +163,7 @@ func (b *bench) gatherOnce(name string, n, k int) (measurement, error) {
 		}
 		path := b.newPath(dir)
 		t0 = time.Now()
-		a, err := mmfile.Create(path, h, producerOptions)
+		a, err := mmfile.Create(path, h, resultOptions)
 		if err != nil {
 			return measurement{}, err
 		}
@@ -184,7 +189,7 @@ func (b *bench) gatherOnce(name string, n, k int) (measurement, error) {
 		stored = size + headerSize(a)
 	case "memfd":
 		t0 = time.Now()
-		a, err := mmfile.CreateAnon("arrbench-gather", h, producerOptions)
+		a, err := mmfile.CreateAnon("arrbench-gather", h, resultOptions)
 		if err != nil {
 			return measurement{}, err
 		}

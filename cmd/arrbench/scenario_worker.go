@@ -84,13 +84,13 @@ func (w *worker) gather(req *request) (reply, func(*net.UnixConn) error, error) 
 	}
 	switch req.Transport {
 	case "npy-tmpfs-inplace", "npy-disk-inplace":
-		a, err := mmfile.Open(req.Path, mmfile.ReadWrite, nil)
+		a, err := mmfile.Open(req.Path, mmfile.ReadWrite, writerOptions)
 		if err != nil {
 			return reply{}, nil, err
 		}
 		return reply{}, nil, inPlace(a)
 	case "memfd":
-		a, err := mmfile.Receive(w.conn, mmfile.ReadWrite, nil)
+		a, err := mmfile.Receive(w.conn, mmfile.ReadWrite, writerOptions)
 		if err != nil {
 			return reply{}, nil, err
 		}
@@ -114,6 +114,12 @@ func (w *worker) gather(req *request) (reply, func(*net.UnixConn) error, error) 
 	}
 	return reply{}, nil, fmt.Errorf("gather: unknown transport %q", req.Transport)
 }
+
+// writerOptions map a shared result for a worker that writes its own
+// rows: no populating of the whole mapping (which PopulateAhead, the
+// default on tmpfs, would do in every worker), the rows fault in as the
+// worker writes them.
+var writerOptions = &mmfile.Options{Populate: mmfile.PopulateNone}
 
 // lockBlock is the number of counters one range lock covers.
 const lockBlock = 64

@@ -125,7 +125,9 @@ func openArrow(path string) (arrow.Array, func(), int64, error) {
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	r, err := ipc.NewMappedFileReader(data)
+	// The reader's default limit on a record batch's body (256 MiB) is for
+	// untrusted input; the mapped file bounds it here.
+	r, err := ipc.NewMappedFileReader(data, ipc.WithBodySizeLimit(int64(len(data))))
 	if err != nil {
 		unmap()
 		return nil, nil, 0, fmt.Errorf("arrow: %s: %w", path, err)
