@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -205,5 +208,63 @@ func TestScenarioFlags(t *testing.T) {
 	require.Equal(t, 0, run([]string{"--list"}, &out, &bytes.Buffer{}))
 	for _, want := range []string{"scenario fanout:", "scenario update:", "unsynchronized", "py-shm-lock", "arrow-tmpfs", "not applicable: "} {
 		assert.Contains(t, out.String(), want)
+	}
+}
+
+// TestScenarioInterrupt interrupts a fanout while its K workers hang and
+// checks that arrbench exits with status 130, removes its folders and
+// stops every worker.
+func TestScenarioInterrupt(t *testing.T) {
+	if sharedMemoryDir == "" {
+		t.Skip("signals and /proc are needed")
+	}
+	shm, disk := t.TempDir(), t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), faultEnv+"=pipe-raw:hang",
+		testMainEnv+"=--quiet --scenario fanout --workers 2 --sizes 64KiB --only pipe-raw --warmup 0 --shm-dir "+shm+" --disk-dir "+disk)
+	stderr := newTailBuffer(64 << 10)
+	cmd.Stderr = stderr
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	var workers []int
+	deadline := time.Now().Add(20 * time.Second)
+	for len(workers) < 2 && time.Now().Before(deadline) {
+		workers = workers[:0]
+		tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/task/*/children")
+		for _, task := range tasks {
+			b, _ := os.ReadFile(task)
+			for _, f := range strings.Fields(string(b)) {
+				if pid, err := strconv.Atoi(f); err == nil {
+					workers = append(workers, pid)
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.Len(t, workers, 2, "the two workers did not start; stderr: %s", stderr.String())
+	time.Sleep(300 * time.Millisecond) // let the producer send the run the workers hang on
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee)
+		assert.Equal(t, 130, ee.ExitCode())
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("arrbench did not exit after SIGINT")
+	}
+	assertEmpty(t, shm)
+	assertEmpty(t, disk)
+	for _, w := range workers {
+		gone := false
+		for i := 0; i < 200 && !gone; i++ {
+			b, err := os.ReadFile("/proc/" + strconv.Itoa(w) + "/stat")
+			gone = err != nil || strings.Contains(string(b), ") Z ")
+			time.Sleep(10 * time.Millisecond)
+		}
+		assert.True(t, gone, "worker %d still runs", w)
 	}
 }
