@@ -161,7 +161,7 @@ func (ap *Appender) append(rows []byte) error {
 	ap.mu.Lock()
 	defer ap.mu.Unlock()
 	if ap.closed {
-		return wrap("append", ap.path, ErrClosed)
+		return wrap("append", ap.path, fs.ErrClosed)
 	}
 	if int64(len(rows))%ap.rowBytes != 0 {
 		return wrap("append", ap.path, fmt.Errorf("%w: %d bytes is not a whole number of %d-byte rows", npy.ErrSize, len(rows), ap.rowBytes))
@@ -249,12 +249,12 @@ func (ap *Appender) Header() *npy.Header {
 	return &h
 }
 
-// Close closes the file. Calling it twice returns ErrClosed.
+// Close closes the file. Calling it twice returns fs.ErrClosed.
 func (ap *Appender) Close() error {
 	ap.mu.Lock()
 	defer ap.mu.Unlock()
 	if ap.closed {
-		return wrap("append", ap.path, ErrClosed)
+		return wrap("append", ap.path, fs.ErrClosed)
 	}
 	ap.closed = true
 	return wrap("append", ap.path, ap.f.Close())

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -88,8 +89,8 @@ func TestAppender(t *testing.T) {
 	assert.Equal(t, h.DataOffset+h.DataSize(), fi.Size())
 
 	require.NoError(t, ap.Close())
-	assert.ErrorIs(t, ap.Close(), ErrClosed)
-	assert.ErrorIs(t, Append(ap, make([]byte, 24)), ErrClosed)
+	assert.ErrorIs(t, ap.Close(), fs.ErrClosed)
+	assert.ErrorIs(t, Append(ap, make([]byte, 24)), fs.ErrClosed)
 }
 
 func TestAppenderFortran(t *testing.T) {

@@ -3,6 +3,7 @@ package mmfile
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"reflect"
 	"slices"
@@ -27,7 +28,7 @@ import (
 // unmapped). Code that may run concurrently with Close brackets its use with
 // Pin, which defers the unmapping until the last pin is released. The
 // guarded accessors (Do, ReadAt, WriteAt) pin for themselves and return
-// ErrClosed after Close. Every method returns an error wrapping ErrClosed
+// fs.ErrClosed after Close. Every method returns an error wrapping fs.ErrClosed
 // after Close; closing twice is an error, not a crash.
 //
 // # Concurrency
@@ -87,7 +88,7 @@ func (a *Array) Publish() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return wrap("publish", a.path, ErrClosed)
+		return wrap("publish", a.path, fs.ErrClosed)
 	}
 	if !a.tmp {
 		return wrap("publish", a.path, ErrPublished)
@@ -111,13 +112,13 @@ func (a *Array) Publish() error {
 //
 // If pins are outstanding (see Pin), Close returns at once and the
 // unmapping happens when the last pin is released; meanwhile every method
-// reports ErrClosed. Calling Close again returns an error wrapping ErrClosed.
+// reports fs.ErrClosed. Calling Close again returns an error wrapping fs.ErrClosed.
 func (a *Array) Close() error {
 	a.ahead.halt()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return wrap("close", a.path, ErrClosed)
+		return wrap("close", a.path, fs.ErrClosed)
 	}
 	a.closed = true
 	a.remove, a.tmp = a.tmp, false
@@ -152,7 +153,7 @@ func (a *Array) release() error {
 // even if Close is called meanwhile (the unmapping is deferred until the last
 // pin is released). Goroutines that use slices from Bytes or Slice while
 // another goroutine may Close the array pin first. unpin may be called more
-// than once; only the first call counts. After Close, Pin returns ErrClosed.
+// than once; only the first call counts. After Close, Pin returns fs.ErrClosed.
 func (a *Array) Pin() (unpin func(), err error) {
 	_, unpin, err = a.pin("pin")
 	return unpin, err
@@ -162,7 +163,7 @@ func (a *Array) pin(op string) ([]byte, func(), error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return nil, func() {}, wrap(op, a.path, ErrClosed)
+		return nil, func() {}, wrap(op, a.path, fs.ErrClosed)
 	}
 	a.pins++
 	data := a.data
@@ -188,7 +189,7 @@ func (a *Array) Sync() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return wrap("sync", a.path, ErrClosed)
+		return wrap("sync", a.path, fs.ErrClosed)
 	}
 	if a.mode != ReadWrite {
 		return nil
@@ -206,7 +207,7 @@ func (a *Array) Bytes() ([]byte, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return nil, wrap("bytes", a.path, ErrClosed)
+		return nil, wrap("bytes", a.path, fs.ErrClosed)
 	}
 	return a.data, nil
 }
@@ -253,7 +254,7 @@ func (a *Array) File() (*os.File, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return nil, wrap("file", a.path, ErrClosed)
+		return nil, wrap("file", a.path, fs.ErrClosed)
 	}
 	return a.f, nil
 }

@@ -96,7 +96,7 @@ func TestAbandonRemovesTemp(t *testing.T) {
 	des, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Empty(t, des, "abandoned array left files behind")
-	assert.ErrorIs(t, a.Close(), ErrClosed)
+	assert.ErrorIs(t, a.Close(), fs.ErrClosed)
 }
 
 func TestCreateErrors(t *testing.T) {
@@ -194,25 +194,25 @@ func TestUseAfterClose(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, a.Close())
 	_, err = a.Bytes()
-	assert.ErrorIs(t, err, ErrClosed)
+	assert.ErrorIs(t, err, fs.ErrClosed)
 	_, err = Slice[float64](a)
-	assert.ErrorIs(t, err, ErrClosed)
+	assert.ErrorIs(t, err, fs.ErrClosed)
 	_, err = a.ReadAt(make([]byte, 8), 0)
-	assert.ErrorIs(t, err, ErrClosed)
+	assert.ErrorIs(t, err, fs.ErrClosed)
 	_, err = a.WriteAt(make([]byte, 8), 0)
-	assert.ErrorIs(t, err, ErrClosed)
-	assert.ErrorIs(t, a.Do(func([]byte) error { return nil }), ErrClosed)
-	assert.ErrorIs(t, a.Publish(), ErrClosed)
-	assert.ErrorIs(t, a.Sync(), ErrClosed)
-	assert.ErrorIs(t, errOf(a.Lock(true, true)), ErrClosed)
-	assert.ErrorIs(t, errOf(a.LockRange(0, 8, false, true)), ErrClosed)
-	assert.ErrorIs(t, a.Advise(AdviceRandom, 0, a.Header().DataSize()), ErrClosed)
-	assert.ErrorIs(t, a.Prefault(), ErrClosed)
+	assert.ErrorIs(t, err, fs.ErrClosed)
+	assert.ErrorIs(t, a.Do(func([]byte) error { return nil }), fs.ErrClosed)
+	assert.ErrorIs(t, a.Publish(), fs.ErrClosed)
+	assert.ErrorIs(t, a.Sync(), fs.ErrClosed)
+	assert.ErrorIs(t, errOf(a.Lock(true, true)), fs.ErrClosed)
+	assert.ErrorIs(t, errOf(a.LockRange(0, 8, false, true)), fs.ErrClosed)
+	assert.ErrorIs(t, a.Advise(AdviceRandom, 0, a.Header().DataSize()), fs.ErrClosed)
+	assert.ErrorIs(t, a.Prefault(), fs.ErrClosed)
 	_, err = a.Pin()
-	assert.ErrorIs(t, err, ErrClosed)
+	assert.ErrorIs(t, err, fs.ErrClosed)
 	_, err = a.File()
-	assert.ErrorIs(t, err, ErrClosed)
-	assert.ErrorIs(t, a.Close(), ErrClosed)
+	assert.ErrorIs(t, err, fs.ErrClosed)
+	assert.ErrorIs(t, a.Close(), fs.ErrClosed)
 	// Metadata stays available.
 	assert.Equal(t, []int{8}, a.Header().Shape)
 }
@@ -265,7 +265,7 @@ func TestPinDefersUnmap(t *testing.T) {
 	require.NoError(t, a.Close())
 	// Closed for new users, still mapped for the pinned ones.
 	_, err = Slice[float64](a)
-	assert.ErrorIs(t, err, ErrClosed)
+	assert.ErrorIs(t, err, fs.ErrClosed)
 	assert.Equal(t, 1, mappedCount(t, path))
 	close(release)
 	wg.Wait()
@@ -451,10 +451,10 @@ func TestReplaceWhileMapped(t *testing.T) {
 }
 
 func TestDefaultDir(t *testing.T) {
-	t.Setenv(EnvDir, "/some/where")
+	t.Setenv(envDir, "/some/where")
 	assert.Equal(t, "/some/where", DefaultDir())
 	assert.Equal(t, "/some/where/x.npy", filepath.Join(DefaultDir(), "x.npy"))
-	t.Setenv(EnvDir, "")
+	t.Setenv(envDir, "")
 	if dirWritable("/dev/shm") {
 		assert.Equal(t, "/dev/shm", DefaultDir())
 	} else {
@@ -489,7 +489,7 @@ func TestReadAtWriteAt(t *testing.T) {
 	ro, err := Open(path, ReadOnly, nil)
 	require.NoError(t, err)
 	_, err = ro.WriteAt([]byte{1}, 0)
-	assert.ErrorIs(t, err, ErrReadOnly)
+	assert.ErrorIs(t, err, fs.ErrPermission)
 	require.NoError(t, ro.Close())
 }
 

@@ -14,9 +14,9 @@ import (
 	"github.com/arrfile/arrfile/npy"
 )
 
-// EnvDir is the environment variable that names the default folder for
-// shared arrays.
-const EnvDir = "ARRFILE_DIR"
+// envDir is the environment variable that names the default folder for
+// shared arrays (see DefaultDir).
+const envDir = "ARRFILE_DIR"
 
 // DefaultDir returns the default folder for shared arrays: $ARRFILE_DIR if
 // set, else /dev/shm if it exists and this process may create files in it
@@ -27,7 +27,7 @@ const EnvDir = "ARRFILE_DIR"
 // --shm-size raises it). Point $ARRFILE_DIR at a disk folder for arrays
 // larger than memory or that must survive a reboot.
 func DefaultDir() string {
-	if d := os.Getenv(EnvDir); d != "" {
+	if d := os.Getenv(envDir); d != "" {
 		return d
 	}
 	if dirWritable("/dev/shm") {

@@ -78,7 +78,7 @@ func TestListAndRemove(t *testing.T) {
 
 	_, err = List(filepath.Join(dir, "missing"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
-	t.Setenv(EnvDir, dir)
+	t.Setenv(envDir, dir)
 	entries, err = List("")
 	require.NoError(t, err)
 	assert.Len(t, entries, 2) // broken.npy, short.npy

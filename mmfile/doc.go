@@ -55,7 +55,7 @@
 //     this module (arrays, .npy.zst, .npz), which share one temp-and-rename.
 //
 // Errors are *fs.PathError values naming the file, wrapping this package's
-// sentinels (ErrClosed, ErrFileShrunk, ...), npy's, a *SpaceError or a
+// sentinels (fs.ErrClosed, ErrFileShrunk, ...), npy's, a *SpaceError or a
 // system error.
 //
 // See docs/sharing.md in the repository for examples across Go and Python,

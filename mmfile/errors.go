@@ -12,12 +12,15 @@ import (
 // npy.ErrTypeMismatch, ...) or a system error (fs.ErrNotExist,
 // errors.ErrUnsupported), so errors.Is and errors.As both work.
 
+// Use after Close is fs.ErrClosed and a write to an array mapped
+// read-only is fs.ErrPermission, as for an *os.File.
+
+// errReadOnly is the cause of writes refused because the array is mapped
+// read-only; it matches fs.ErrPermission.
+var errReadOnly = fmt.Errorf("%w: array is mapped read-only", fs.ErrPermission)
+
 // Errors about an array's state and lifetime.
 var (
-	// ErrClosed means the Array (or Appender) was already closed.
-	ErrClosed = errors.New("mmfile: array is closed")
-	// ErrReadOnly means a write was asked of an array mapped read-only.
-	ErrReadOnly = errors.New("mmfile: array is mapped read-only")
 	// ErrPublished means Publish was called on an array that has nothing
 	// to publish: published already, opened rather than created, or
 	// anonymous (without a file name).
@@ -56,8 +59,6 @@ var (
 	// ErrLocked means the array already holds the lock that was asked for
 	// through the same Array (a second Lock without Unlock would deadlock).
 	ErrLocked = errors.New("mmfile: lock already held by this Array")
-	// ErrNotLocked means Unlock was called without a matching Lock.
-	ErrNotLocked = errors.New("mmfile: lock not held")
 	// ErrNoHeaderRoom means an append would make the header longer than
 	// the space the file reserved for it (files written without NumPy's
 	// growth padding, such as those from NumPy < 1.24 with a long shape).
@@ -109,7 +110,7 @@ func (e *SpaceError) Error() string {
 	}
 	s := fmt.Sprintf("mmfile: not enough space in %s: the array needs %s, the folder has %s free; "+
 		"set $%s to a folder with more room (a disk folder for data larger than memory) or pass another folder",
-		e.Dir, formatBytes(e.Need), free, EnvDir)
+		e.Dir, formatBytes(e.Need), free, envDir)
 	if e.Err != nil {
 		s += " (" + e.Err.Error() + ")"
 	}

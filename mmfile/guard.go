@@ -59,7 +59,7 @@ func (a *Array) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // WriteAt copies p into the array's data section at byte off, under the
-// fault guard (see Do). It fails with ErrReadOnly for ReadOnly arrays, and
+// fault guard (see Do). It fails with an error matching fs.ErrPermission for ReadOnly arrays, and
 // writes nothing if p does not fit in the data section (the array never
 // grows).
 func (a *Array) WriteAt(p []byte, off int64) (int, error) {
@@ -69,7 +69,7 @@ func (a *Array) WriteAt(p []byte, off int64) (int, error) {
 	}
 	defer unpin()
 	if a.mode == ReadOnly {
-		return 0, wrap("write", a.path, ErrReadOnly)
+		return 0, wrap("write", a.path, errReadOnly)
 	}
 	if off < 0 || off > int64(len(data)) || int64(len(p)) > int64(len(data))-off {
 		return 0, wrap("write", a.path, fmt.Errorf("%d bytes at offset %d do not fit in the %d-byte array data", len(p), off, len(data)))

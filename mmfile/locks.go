@@ -2,6 +2,7 @@ package mmfile
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 )
 
@@ -16,7 +17,7 @@ import (
 //
 // Locking twice through the same Array without Unlock returns ErrLocked
 // (a second flock would silently convert the lock). A Close while Lock
-// waits returns at once; the waiting Lock then returns ErrClosed once the
+// waits returns at once; the waiting Lock then returns fs.ErrClosed once the
 // lock is granted, and the file is closed (releasing the lock) after it.
 // Not available on Windows (errors.ErrUnsupported).
 func (a *Array) Lock(exclusive, wait bool) (ok bool, err error) {
@@ -26,7 +27,7 @@ func (a *Array) Lock(exclusive, wait bool) (ok bool, err error) {
 	}
 	ok, err = flock(f, exclusive, wait)
 	if !done(ok && err == nil) && err == nil {
-		return false, wrap("lock", a.path, ErrClosed)
+		return false, wrap("lock", a.path, fs.ErrClosed)
 	}
 	return ok, wrap("lock", a.path, err)
 }
@@ -37,7 +38,7 @@ func (a *Array) beginLock() (*os.File, func(bool) bool, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return nil, nil, wrap("lock", a.path, ErrClosed)
+		return nil, nil, wrap("lock", a.path, fs.ErrClosed)
 	}
 	if a.flocked {
 		return nil, nil, wrap("lock", a.path, ErrLocked)
@@ -57,15 +58,16 @@ func (a *Array) beginLock() (*os.File, func(bool) bool, error) {
 	}, nil
 }
 
-// Unlock releases the lock taken with Lock.
+// Unlock releases the lock taken with Lock. Without one it does nothing,
+// as UnlockRange does for a range not held.
 func (a *Array) Unlock() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return wrap("unlock", a.path, ErrClosed)
+		return wrap("unlock", a.path, fs.ErrClosed)
 	}
 	if !a.flocked {
-		return wrap("unlock", a.path, ErrNotLocked)
+		return nil
 	}
 	a.flocked = false
 	return wrap("unlock", a.path, funlock(a.f))
@@ -92,7 +94,7 @@ func (a *Array) LockRange(off, n int64, exclusive, wait bool) (ok bool, err erro
 	typ := int16(lockShared)
 	if exclusive {
 		if a.mode != ReadWrite {
-			return false, wrap("lock", a.path, fmt.Errorf("%w: exclusive range locks need a file open for writing", ErrReadOnly))
+			return false, wrap("lock", a.path, fmt.Errorf("%w: exclusive range locks need a file open for writing", fs.ErrPermission))
 		}
 		typ = lockExclusive
 	}

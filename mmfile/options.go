@@ -13,7 +13,7 @@ type Mode int
 const (
 	// ReadOnly maps the file read-only and shared (mmap_mode="r"). Writing
 	// through a slice of a read-only array crashes the program with a
-	// segmentation fault; the guarded WriteAt returns ErrReadOnly instead.
+	// segmentation fault; the guarded WriteAt returns an error matching fs.ErrPermission instead.
 	ReadOnly Mode = iota
 	// ReadWrite maps the file read-write and shared (mmap_mode="r+"):
 	// writes are seen at once by every process that maps the same file, and

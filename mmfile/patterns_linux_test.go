@@ -53,7 +53,7 @@ func gatherParent(name string, n, k int, start func(i int, r Range) *exec.Cmd) (
 	if err != nil {
 		return nil, err
 	}
-	ranges, err := a.Split(k)
+	ranges, err := Split(a.Header(), k)
 	if err == nil {
 		err = a.Publish()
 	}

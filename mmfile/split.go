@@ -29,8 +29,9 @@ type Range struct {
 // The array is split along its outermost axis in memory: axis 0 for C
 // order, the last axis for Fortran order (the axis an Appender grows); a
 // 0-d array is one row. A range boundary falls where a row starts on a page
-// boundary of the file (the data starting at h.DataOffset; use
-// Array.Split for an array opened with OpenSection), the boundary nearest
+// boundary of the file (the data starting at h.DataOffset; for an array
+// opened with OpenSection(name, off, ...), pass a copy of its header with
+// DataOffset increased by off), the boundary nearest
 // to an even share: ranges may then differ by up to the least common
 // multiple of the row size and the page size. An array too small for k
 // page-aligned ranges gets fewer ranges (one if it fits in a page or two);
@@ -58,21 +59,6 @@ type Range struct {
 // the disk.
 func Split(h *npy.Header, k int) ([]Range, error) {
 	return split(h, k, 0, int64(os.Getpagesize()))
-}
-
-// Split partitions the array as the function Split does, aligning the
-// boundaries to the pages of the array's own file (which matters for an
-// array opened with OpenSection, whose data starts at the section's offset
-// plus its header).
-func (a *Array) Split(k int) ([]Range, error) {
-	a.mu.Lock()
-	closed, h, section := a.closed, a.hdr, a.section
-	a.mu.Unlock()
-	if closed {
-		return nil, wrap("split", a.path, ErrClosed)
-	}
-	r, err := split(h, k, section, int64(os.Getpagesize()))
-	return r, wrap("split", a.path, err)
 }
 
 // errBadSplit is the cause of Split's errors about its arguments.

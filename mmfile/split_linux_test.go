@@ -50,7 +50,7 @@ func TestSplitGather(t *testing.T) {
 	require.NoError(t, err)
 	defer a.Close()
 	require.NoError(t, a.Publish())
-	rs, err := a.Split(4)
+	rs, err := Split(a.Header(), 4)
 	require.NoError(t, err)
 	require.Len(t, rs, 4)
 	var cmds []*exec.Cmd

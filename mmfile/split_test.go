@@ -2,7 +2,7 @@ package mmfile
 
 import (
 	"fmt"
-	"path/filepath"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -133,17 +133,21 @@ func TestSplitEdges(t *testing.T) {
 	})
 }
 
-func TestArraySplit(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "x.npy")
-	a, err := Create(name, &npy.Header{DType: npy.DTypeOf[float64](), Shape: []int{1 << 16}}, nil)
+// TestSplitSection: for an array embedded at a file offset, a header whose
+// DataOffset includes the offset moves the boundaries onto the file's pages.
+func TestSplitSection(t *testing.T) {
+	f8 := npy.DTypeOf[float64]()
+	h := &npy.Header{DType: f8, Shape: []int{1 << 16}, DataOffset: 128}
+	page := int64(os.Getpagesize())
+	plain, err := Split(h, 4)
 	require.NoError(t, err)
-	rs, err := a.Split(4)
+	sh := *h
+	sh.DataOffset += 1000 // the array starts 1000 bytes into its file
+	rs, err := Split(&sh, 4)
 	require.NoError(t, err)
-	want, err := Split(a.Header(), 4)
-	require.NoError(t, err)
-	assert.Equal(t, want, rs)
 	require.Len(t, rs, 4)
-	require.NoError(t, a.Close())
-	_, err = a.Split(4)
-	assert.ErrorIs(t, err, ErrClosed)
+	assert.NotEqual(t, plain, rs)
+	for _, r := range rs[1:] {
+		assert.Zero(t, (sh.DataOffset+r.Off)%page, "boundary %d on a page of the file", r.Off)
+	}
 }

@@ -311,7 +311,7 @@ func (r *Ref) Path() string { return r.path }
 func (r *Ref) Spilled() bool { return r.spilled }
 
 // Release unmaps the array and drops the reference. Calling it again
-// returns an error wrapping mmfile.ErrClosed.
+// returns an error wrapping fs.ErrClosed.
 func (r *Ref) Release() error { return r.a.Close() }
 
 // Get maps the array stored under key read-only and takes a reference on

@@ -86,7 +86,7 @@ func TestPutGetDelete(t *testing.T) {
 	require.NoError(t, s.Delete("a"))
 	assert.Equal(t, []float64{1, 2, 3}, v)
 	require.NoError(t, r.Release())
-	assert.ErrorIs(t, r.Release(), mmfile.ErrClosed)
+	assert.ErrorIs(t, r.Release(), fs.ErrClosed)
 	_, err = s.Get("a")
 	assert.ErrorIs(t, err, ErrNotFound)
 	assert.ErrorIs(t, s.Delete("a"), ErrNotFound)

@@ -19,7 +19,7 @@ import (
 var lsCmd = &command{
 	name: "ls",
 	args: "[--json] [DIR]",
-	summary: `list the arrays in a folder (default: the shared folder, ` + "$" + mmfile.EnvDir + `, /dev/shm or the temp dir)
+	summary: `list the arrays in a folder (default: the shared folder, $ARRFILE_DIR, /dev/shm or the temp dir)
 Shows name, dtype, shape, size and age of every .npy, .npy.zst and .npz file,
 and the temporary files of producers that have not published yet: "running"
 while the producer still has it open, "stale" when it crashed (remove those

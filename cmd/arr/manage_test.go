@@ -121,7 +121,7 @@ func TestLsRmGc(t *testing.T) {
 // TestRmSharedFolder resolves a bare name in the shared folder.
 func TestRmSharedFolder(t *testing.T) {
 	shared := t.TempDir()
-	t.Setenv(mmfile.EnvDir, shared)
+	t.Setenv("ARRFILE_DIR", shared)
 	require.NoError(t, writeNpyFile(filepath.Join(shared, "x.npy"), []uint8{1}, 1))
 	wd, err := os.Getwd()
 	require.NoError(t, err)

@@ -81,7 +81,7 @@ func gatherRanges(h *npy.Header, k int, a *mmfile.Array) ([][2]int64, error) {
 	var rs []mmfile.Range
 	var err error
 	if a != nil {
-		rs, err = a.Split(k)
+		rs, err = mmfile.Split(a.Header(), k)
 	} else {
 		hb, herr := npy.AppendHeader(nil, h)
 		if herr != nil {
