@@ -233,11 +233,20 @@ func (r *Reader) decodeFrame(i int, dst []byte) error {
 	ferr := func(sentinel error, format string, args ...any) error {
 		return errorf(sentinel, "frame %d of %d (compressed bytes %d-%d): "+format, append([]any{i, len(r.table.Frames), off, off + cs}, args...)...)
 	}
-	var hb [frameHeaderMaxSize]byte
-	h := hb[:min(int64(len(hb)), cs)]
-	if err := readFullAt(r.ra, h, off); err != nil {
+	// The frame is read with one ReadAt (one request on a remote file) and
+	// its header checked in the buffer. A frame larger than any zstd frame
+	// of its decompressed size can only be skippable: of it, only the
+	// header is read.
+	n := cs
+	if cs > maxCompressed(ds) {
+		n = min(int64(frameHeaderMaxSize), cs)
+	}
+	comp := getBuf(int(n))
+	defer putBuf(comp)
+	if err := readFullAt(r.ra, comp, off); err != nil {
 		return readErr(err, fmt.Sprintf("reading frame %d", i))
 	}
+	h := comp[:min(int64(frameHeaderMaxSize), n)]
 	var hdr zstd.Header
 	if err := hdr.Decode(h); err != nil && !hdr.Skippable {
 		return ferr(ErrCorrupt, "bad frame header: %v", err)
@@ -259,11 +268,6 @@ func (r *Reader) decodeFrame(i int, dst []byte) error {
 	}
 	if cs > maxCompressed(ds) {
 		return ferr(ErrCorrupt, "%d compressed bytes for %d decompressed bytes, more than any zstd frame needs", cs, ds)
-	}
-	comp := getBuf(int(cs))
-	defer putBuf(comp)
-	if err := readFullAt(r.ra, comp, off); err != nil {
-		return readErr(err, fmt.Sprintf("reading frame %d", i))
 	}
 	out, err := r.dec.DecodeAll(comp, dst[:0:len(dst)])
 	if err != nil {
