@@ -16,10 +16,14 @@
 //	arr gc [--older-than 1h] [--dry-run] [DIR]
 //	arr push [--copy] QUEUE FILE...
 //	arr work [--jobs N] [--exit-when-empty] [--retries 3] QUEUE -- CMD [ARG...]
+//	arr get [--quiet] [--threads N] URL [DEST]
+//	arr put [--quiet] [--threads N] FILE URL
 //
 // FILE may be an .npy, .npy.zst or .npz file (every array member, each
 // labelled ARCHIVE.npz:KEY), ARCHIVE.npz:KEY for one member, or "-" for an
-// .npy stream on standard input (info, checksum, show). Errors are
+// .npy stream on standard input (info, checksum, show). FILE may also be a
+// URL, s3://BUCKET/KEY or http(s)://..., read by range requests (see
+// docs/remote.md); arr ls lists s3://BUCKET/PREFIX/. Errors are
 // reported one per line as "arr: FILE: reason" on standard error with exit
 // status 1; a malformed command line exits with status 2 and the usage.
 // Run "arr help" or "arr COMMAND -h" for details.
@@ -66,6 +70,7 @@ func init() {
 	commands = []*command{
 		infoCmd, checksumCmd, showCmd, createCmd, convertCmd, verifyCmd, lsCmd, rmCmd, gcCmd,
 		pushCmd, workCmd,
+		getCmd, putCmd,
 	}
 }
 
@@ -110,7 +115,7 @@ func about(op, label string, err error) error {
 
 // pkgPrefixes are the package names that start this module's messages;
 // the "arr: " of the error line replaces them.
-var pkgPrefixes = []string{"npy: ", "mmfile: ", "codec: ", "zstdseek: ", "npyzst: ", "npz: ", "atomicfile: ", "store: ", "queue: "}
+var pkgPrefixes = []string{"npy: ", "mmfile: ", "codec: ", "zstdseek: ", "npyzst: ", "npz: ", "atomicfile: ", "store: ", "queue: ", "remote: "}
 
 // reason returns the message of err (the cause of an *fs.PathError)
 // without the package prefix that "arr: " replaces.

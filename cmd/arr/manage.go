@@ -14,11 +14,12 @@ import (
 	"github.com/arrfile/arrfile/codec/npyzst"
 	"github.com/arrfile/arrfile/codec/npz"
 	"github.com/arrfile/arrfile/mmfile"
+	"github.com/arrfile/arrfile/remote"
 )
 
 var lsCmd = &command{
 	name: "ls",
-	args: "[--json] [DIR]",
+	args: "[--json] [DIR | s3://BUCKET/PREFIX/]",
 	summary: `list the arrays in a folder (default: the shared folder, $ARRFILE_DIR, /dev/shm or the temp dir)
 Shows name, dtype, shape, size and age of every .npy, .npy.zst and .npz file,
 and the temporary files of producers that have not published yet: "running"
@@ -33,6 +34,9 @@ with arr gc).`,
 			dir := mmfile.DefaultDir()
 			if len(args) == 1 {
 				dir = args[0]
+			}
+			if remote.IsURL(dir) {
+				return e.lsRemote(dir, *asJSON)
 			}
 			if status, ok := e.lsSpecial(dir, *asJSON); ok { // lsstore.go: queues and stores
 				return status

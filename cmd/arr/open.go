@@ -14,6 +14,7 @@ import (
 	"github.com/arrfile/arrfile/codec/zstdseek"
 	"github.com/arrfile/arrfile/mmfile"
 	"github.com/arrfile/arrfile/npy"
+	"github.com/arrfile/arrfile/remote"
 )
 
 // arrayHandle is one array that a command works on: a .npy file mapped
@@ -104,6 +105,9 @@ func sniff(name string) (int, error) {
 func openArrays(name string, o openOptions) ([]*arrayHandle, error) {
 	if name == "-" {
 		return openStdin()
+	}
+	if remote.IsURL(name) {
+		return openRemote(name, o)
 	}
 	if archive, key, ok := splitMember(name); ok {
 		hs, err := openNpz(archive, key, o)
@@ -208,6 +212,12 @@ func openZst(name string, o openOptions) (*arrayHandle, error) {
 		r.Close()
 		return nil, err
 	}
+	return zstHandle(r, name, fi.Size()), nil
+}
+
+// zstHandle makes the handle of an open .npy.zst reader of size bytes
+// (a local file or a remote object), labelled name.
+func zstHandle(r *npyzst.Reader, name string, size int64) *arrayHandle {
 	frames, seekable := 0, r.Zstd().SeekTable() != nil
 	if seekable {
 		frames = len(r.Zstd().SeekTable().Frames)
@@ -245,8 +255,8 @@ func openZst(name string, o openOptions) (*arrayHandle, error) {
 		return fn(&forwardReaderAt{r: s}, nil)
 	}
 	return &arrayHandle{
-		label: name, format: "npy.zst", header: h, fileSize: fi.Size(),
-		zst: &zstInfo{compressedSize: fi.Size(), frames: frames, seekable: seekable},
+		label: name, format: "npy.zst", header: h, fileSize: size,
+		zst: &zstInfo{compressedSize: size, frames: frames, seekable: seekable},
 		do:  do,
 		canonical: func(w io.Writer) error {
 			if !h.FortranOrder || len(h.Shape) < 2 {
@@ -270,7 +280,7 @@ func openZst(name string, o openOptions) (*arrayHandle, error) {
 			}
 			return r.Close()
 		}),
-	}, nil
+	}
 }
 
 // openNpz opens the array members of an .npz archive (only key, if given),
@@ -287,17 +297,24 @@ func openNpz(archive, key string, o openOptions) ([]*arrayHandle, error) {
 		z.Close()
 		return nil, err
 	}
+	return npzHandles(z, f, f.Close, archive, key)
+}
+
+// npzHandles makes the handles of the array members of the archive read by
+// z from ra (only key, if given); closeRA releases ra with the last one.
+func npzHandles(z *npz.Reader, ra io.ReaderAt, closeRA func() error, archive, key string) ([]*arrayHandle, error) {
+	f := ra
 	var members []npz.Member
 	if key != "" {
 		m, err := z.Member(key)
 		if err != nil {
 			z.Close()
-			f.Close()
+			closeRA()
 			return nil, err
 		}
 		if !m.IsNpy() {
 			z.Close()
-			f.Close()
+			closeRA()
 			return nil, about("open", archive+":"+key, fmt.Errorf("%w: %q", npz.ErrNotNpy, m.Name))
 		}
 		members = []npz.Member{m}
@@ -315,11 +332,11 @@ func openNpz(archive, key string, o openOptions) ([]*arrayHandle, error) {
 		if open > 0 {
 			return nil
 		}
-		f.Close()
+		closeRA()
 		return z.Close()
 	}
 	if open == 0 {
-		release = func() error { f.Close(); return z.Close() }
+		release = func() error { closeRA(); return z.Close() }
 		defer release()
 		return nil, errors.New("the archive holds no .npy arrays")
 	}
@@ -350,7 +367,7 @@ func openNpz(archive, key string, o openOptions) ([]*arrayHandle, error) {
 // the member's temporary copy; openNpz adds the archive's release. named
 // says the command line named the member (ARCHIVE.npz:KEY), which its
 // errors then name too.
-func npzMember(z *npz.Reader, f *os.File, archive string, m npz.Member, named bool) (*arrayHandle, error) {
+func npzMember(z *npz.Reader, f io.ReaderAt, archive string, m npz.Member, named bool) (*arrayHandle, error) {
 	errLabel := archive // what the command line named
 	if named {
 		errLabel = archive + ":" + m.Key

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/arrfile/arrfile/codec/npz"
+	"github.com/arrfile/arrfile/remote"
 )
 
 var verifyCmd = &command{
@@ -38,6 +39,11 @@ status 1.`,
 }
 
 func (e *env) verify(name string) error {
+	if remote.IsURL(name) {
+		if done, err := e.verifyRemoteArchive(name); done {
+			return err
+		}
+	}
 	if _, _, member := splitMember(name); !member && name != "-" {
 		if kind, err := sniff(name); err == nil && kind == kindZip {
 			// The whole archive: its zip structure and every member.
