@@ -2,6 +2,7 @@ package remote
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -207,6 +208,24 @@ func TestS3Multipart(t *testing.T) {
 	}
 	if _, err := Open(ctxT(t), "s3://arr/failed.bin"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("%v, want ErrNotFound", err)
+	}
+
+	// Cancelled while a part hangs: aborted as well.
+	s.Env(t, p.URL)
+	p.Inject(func(r *http.Request) bool {
+		return r.Method == http.MethodPut && r.URL.Query().Get("partNumber") == "2"
+	}, servertest.Slow)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	if err := Put(ctx, file, "s3://arr/cancelled.bin", WithPartSize(5<<20)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("%v, want context.Canceled", err)
+	}
+	out, err = c.ListMultipartUploads(ctxT(t), &s3.ListMultipartUploadsInput{Bucket: &bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Uploads) != 0 {
+		t.Fatalf("%d multipart uploads remain after cancellation", len(out.Uploads))
 	}
 }
 

@@ -33,7 +33,8 @@ const (
 	// IgnoreRange forwards the request without its Range header, so the
 	// server sends the whole object with 200.
 	IgnoreRange
-	// Slow waits for the client to give up (or 5 s) before forwarding.
+	// Slow waits for the client to give up (or 5 s) before forwarding (a
+	// request with a body gets 504 then).
 	Slow
 	// Forbidden answers 403 without forwarding.
 	Forbidden
@@ -127,9 +128,10 @@ func (p *Proxy) next(r *http.Request) Fault {
 
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	f := p.next(r)
-	if f == Unavailable || f == Forbidden {
+	if f == Unavailable || f == Forbidden || f == Slow {
 		// Read the request body first, as servers do: a reply before it
-		// makes the client see a reset connection instead of the status.
+		// makes the client see a reset connection instead of the status,
+		// and an unread body hides a client that hung up.
 		io.Copy(io.Discard, r.Body)
 	}
 	switch f {
@@ -148,6 +150,11 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-time.After(5 * time.Second):
+		}
+		if r.ContentLength != 0 {
+			// The body is gone: it cannot be forwarded.
+			http.Error(w, "slow proxy gave up", http.StatusGatewayTimeout)
+			return
 		}
 	}
 	out := r.Clone(r.Context())
