@@ -26,6 +26,7 @@ type config struct {
 	shmDir    string
 	diskDir   string
 	cold      bool
+	remote    bool // --remote: start versitygw and nginx, run the remote transports
 	jsonPath  string
 	csvPath   string
 	plotPath  string
@@ -67,6 +68,8 @@ type bench struct {
 	py         *pyClient
 	shmPrefix  string // name prefix of Python's SharedMemory segments
 	seq        int
+
+	servers *remoteServers // --remote's servers, once started
 
 	scs scenarioState // the worker pool and data of the many-process scenarios
 
@@ -119,6 +122,11 @@ func (b *bench) shutdown() {
 		b.w = nil
 	}
 	b.closePool()
+	if b.servers != nil {
+		b.servers.stop()
+		b.servers.restore()
+		b.servers = nil
+	}
 	if b.py != nil {
 		b.py.close()
 		b.py = nil

@@ -27,6 +27,15 @@
 //	inproc-copy, inproc-clone, inproc-sum
 //	                   in-process references: copy, copy into new memory, the sum
 //
+// With --remote, arrbench starts versitygw (S3) and nginx (HTTP) on
+// 127.0.0.1 in its private folder (ARRFILE_VERSITYGW and ARRFILE_NGINX
+// name the binaries) and adds the remote transports: the array is on the
+// server before the clock starts and the hand-off is its URL.
+//
+//	s3-get-map         .npy in the bucket, consumer fetches it into --shm-dir (remote.Fetch), maps it
+//	http-get-map       the same from nginx
+//	s3-npyzst          .npy.zst in the bucket, decompressed in parallel straight into the mapping
+//
 // arrow-tmpfs is the peer a Go user would pick instead: an Arrow IPC file
 // written with github.com/apache/arrow-go in --shm-dir, mapped and read
 // zero-copy by the consumer.
@@ -85,6 +94,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,6 +125,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 	fs.StringVar(&cfg.shmDir, "shm-dir", defaultShmDir(), "shared-memory folder for the tmpfs transports")
 	fs.StringVar(&cfg.diskDir, "disk-dir", defaultDiskDir(), "disk folder for the disk transports")
 	fs.BoolVar(&cfg.cold, "cold", false, "also measure the disk transports with the file's pages dropped from the page cache")
+	fs.BoolVar(&cfg.remote, "remote", false, "also measure the remote transports (s3-get-map, http-get-map, s3-npyzst) against versitygw and nginx started on 127.0.0.1 ("+envVersitygw+", "+envNginx+" name the binaries)")
 	fs.StringVar(&cfg.jsonPath, "json", "", "write every measurement and the machine as JSON to this file")
 	fs.StringVar(&cfg.csvPath, "csv", "", "write every measurement and the machine as CSV to this file")
 	fs.StringVar(&cfg.plotPath, "plot", "", "draw end-to-end time against size, log-log, to this .svg, .png or .pdf file")
@@ -225,6 +236,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		ts = kept
 	}
+	if !cfg.remote {
+		// The remote transports run only on request.
+		kept := ts[:0:0]
+		for _, t := range ts {
+			if !t.Remote {
+				kept = append(kept, t)
+			}
+		}
+		if len(kept) == 0 && len(ts) > 0 && cfg.sc.has(scHandoff) {
+			fmt.Fprintf(stderr, "arrbench: the remote transports need --remote\n")
+			return 2
+		}
+		ts = kept
+	}
 	if list {
 		for _, t := range allTransports {
 			fmt.Fprintf(stdout, "%-18s %-9s %s\n", t.Name, t.Kind, t.Desc)
@@ -258,6 +283,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := b.setup(); err != nil {
 		fmt.Fprintf(stderr, "arrbench: %v\n", err)
 		return 1
+	}
+	if cfg.remote && cfg.bigdata == 0 && slices.ContainsFunc(ts, func(t *transport) bool { return t.Remote }) && (cfg.sc.has(scHandoff) || cfg.sc.has(scStream)) {
+		if b.servers, err = startRemoteServers(b.disk); err != nil {
+			fmt.Fprintf(stderr, "arrbench: %v\n", err)
+			return 1
+		}
 	}
 	start := time.Now()
 	if cfg.bigdata > 0 {

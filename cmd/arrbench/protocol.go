@@ -37,6 +37,7 @@ type request struct {
 	N         int64  `json:"n,omitempty"`         // run: number of elements
 	Payload   int64  `json:"payload,omitempty"`   // run: raw bytes after the frame; prepare: bytes to allocate
 	Path      string `json:"path,omitempty"`      // run: file to open
+	URL       string `json:"url,omitempty"`       // run: remote object to fetch into Path
 	Populate  string `json:"populate,omitempty"`  // run: how the consumer maps (see populateModes)
 
 	// gather: the elements [Lo, Hi) to compute; update: Updates random

@@ -114,7 +114,7 @@ func TestScenariosEndToEnd(t *testing.T) {
 	}
 	streamed := 0
 	for _, tr := range allTransports {
-		if tr.Kind == kindRef || strings.HasSuffix(tr.Name, "-cold") {
+		if tr.Kind == kindRef || strings.HasSuffix(tr.Name, "-cold") || tr.Remote {
 			continue
 		}
 		r := check(scStream, 1, &scEntry{name: tr.Name, kind: tr.Kind, unavailable: tr.Unavailable}, 3*64<<10)

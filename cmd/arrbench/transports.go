@@ -24,6 +24,8 @@ type transport struct {
 	Desc string
 	// Compressed transports report their size ratio in the table.
 	Compressed bool
+	// Remote transports run only with --remote (transport_remote.go).
+	Remote bool
 	// Folder is where the transport's files live, whose free space must
 	// hold the array (folderNone for transports without files).
 	Folder folder
