@@ -89,17 +89,19 @@ func List(dir string) ([]Entry, error) {
 func inspect(dir, name string) (Entry, bool) {
 	e := Entry{Name: name, Path: filepath.Join(dir, name)}
 	e.Target, e.Temp = atomicfile.Target(name)
-	fi, err := os.Lstat(e.Path)
-	if err != nil || !fi.Mode().IsRegular() {
-		return e, false
-	}
-	e.Size, e.ModTime = fi.Size(), fi.ModTime()
-	f, err := os.Open(e.Path)
+	f, fi, err := openRegular(e.Path)
 	if err != nil {
-		e.Err = err
+		// Gone, not a regular file (a FIFO, a symbolic link), or unreadable:
+		// only the last is worth listing.
+		fi, lerr := os.Lstat(e.Path)
+		if lerr != nil || !fi.Mode().IsRegular() || errors.Is(err, ErrNotArray) {
+			return e, false
+		}
+		e.Size, e.ModTime, e.Err = fi.Size(), fi.ModTime(), err
 		return e, e.Temp || strings.HasSuffix(name, ".npy")
 	}
 	defer f.Close()
+	e.Size, e.ModTime = fi.Size(), fi.ModTime()
 	magic := make([]byte, len(npy.Magic))
 	_, err = io.ReadFull(f, magic)
 	isNpy := err == nil && string(magic) == npy.Magic
@@ -173,7 +175,7 @@ func Remove(name string) error {
 		return wrap("remove", name, fmt.Errorf("%w: not a regular file", ErrNotArray))
 	}
 	if _, tmp := atomicfile.Target(filepath.Base(name)); !tmp {
-		f, err := os.Open(name)
+		f, _, err := openRegular(name)
 		if err != nil {
 			return wrap("remove", name, err)
 		}
@@ -185,4 +187,26 @@ func Remove(name string) error {
 		}
 	}
 	return wrap("remove", name, os.Remove(name))
+}
+
+// openRegular opens path for reading, never blocking and never following a
+// final symbolic link (see openNoBlock), and checks the opened descriptor
+// (fstat): anything but a regular file is closed and refused with
+// ErrNotArray. A name checked with Lstat can be replaced before it is
+// opened, so only the descriptor's own type counts.
+func openRegular(path string) (*os.File, os.FileInfo, error) {
+	f, err := openNoBlock(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%w: not a regular file (%s)", ErrNotArray, fi.Mode().Type())
+	}
+	return f, fi, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/arrfile/arrfile/codec/npyzst"
 	"github.com/arrfile/arrfile/codec/npz"
+	"github.com/arrfile/arrfile/codec/zstdseek"
 	"github.com/arrfile/arrfile/mmfile"
 	"github.com/arrfile/arrfile/remote"
 )
@@ -79,11 +80,19 @@ func compressedEntries(dir string) ([]mmfile.Entry, map[string]string) {
 			continue
 		}
 		en := mmfile.Entry{Name: name, Path: filepath.Join(dir, name)}
-		if fi, err := de.Info(); err == nil {
-			en.Size, en.ModTime = fi.Size(), fi.ModTime()
+		f, fi, err := openRegular(en.Path)
+		if err != nil {
+			// Gone, replaced by something that is not a file (a FIFO, a
+			// symbolic link), or unreadable: only the last is listed.
+			if fi, lerr := os.Lstat(en.Path); lerr == nil && fi.Mode().IsRegular() && !errors.Is(err, errNotRegular) {
+				en.Size, en.ModTime, en.Err = fi.Size(), fi.ModTime(), err
+				out = append(out, en)
+			}
+			continue
 		}
+		en.Size, en.ModTime = fi.Size(), fi.ModTime()
 		if zst {
-			r, err := npyzst.Open(en.Path)
+			r, err := npyzst.NewReader(f, fi.Size(), zstdseek.WithName(en.Path))
 			if err != nil {
 				en.Err = err
 			} else {
@@ -95,7 +104,7 @@ func compressedEntries(dir string) ([]mmfile.Entry, map[string]string) {
 				r.Close()
 			}
 		} else {
-			z, err := npz.OpenReader(en.Path)
+			z, err := npz.NewReader(f, fi.Size())
 			if err != nil {
 				en.Err = err
 			} else {
@@ -111,6 +120,7 @@ func compressedEntries(dir string) ([]mmfile.Entry, map[string]string) {
 				z.Close()
 			}
 		}
+		f.Close()
 		out = append(out, en)
 	}
 	return out, notes
@@ -240,19 +250,20 @@ func removeArray(path string) error {
 	if !errors.Is(err, mmfile.ErrNotArray) {
 		return err
 	}
-	fi, serr := os.Lstat(path)
-	if serr != nil || !fi.Mode().IsRegular() {
+	f, fi, oerr := openRegular(path)
+	if oerr != nil {
 		return err
 	}
-	switch kind, _ := sniff(path); kind {
+	defer f.Close()
+	switch kind, _ := sniffFile(f); kind {
 	case kindZstd:
-		r, oerr := npyzst.Open(path)
+		r, oerr := npyzst.NewReader(f, fi.Size())
 		if oerr != nil {
 			return err
 		}
 		r.Close()
 	case kindZip:
-		z, oerr := npz.OpenReader(path)
+		z, oerr := npz.NewReader(f, fi.Size())
 		if oerr != nil || len(z.Members()) == 0 {
 			if oerr == nil {
 				z.Close()

@@ -84,8 +84,13 @@ func sniff(name string) (int, error) {
 		return kindUnknown, err
 	}
 	defer f.Close()
+	return sniffFile(f)
+}
+
+// sniffFile is sniff for an open file, read from its start.
+func sniffFile(f io.ReaderAt) (int, error) {
 	b := make([]byte, 6)
-	n, _ := io.ReadFull(f, b)
+	n, _ := f.ReadAt(b, 0)
 	b = b[:n]
 	switch {
 	case bytes.HasPrefix(b, []byte(npy.Magic)):

@@ -45,7 +45,9 @@ func clearLive(f *os.File) {
 // isLive reports whether a live process holds the mark of the file at
 // path.
 func isLive(path string) bool {
-	f, err := os.Open(path)
+	// Never blocks and never follows a symbolic link: a FIFO renamed onto
+	// the name opens at once (and holds no mark).
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return false
 	}
