@@ -27,6 +27,12 @@ const Magic = "\x93NUMPY"
 // file small.
 const DefaultMaxHeaderSize = 1 << 20
 
+// MaxDims is the most dimensions a header may have: NPY_MAXDIMS of NumPy
+// 1.24, the NumPy this module is tested against, which cannot load or make
+// an array with more (NumPy 2 raised its limit to 64). Reading or writing a
+// header with more dimensions is ErrBadShape.
+const MaxDims = 32
+
 // arrayAlign is the alignment, in bytes, of the data section in the files
 // this package writes, as NumPy writes them.
 const arrayAlign = 64
@@ -124,6 +130,9 @@ func (h *Header) validate() error {
 	}
 	if h.DType.Size <= 0 {
 		return fmt.Errorf("%w: item size %d", ErrBadDType, h.DType.Size)
+	}
+	if len(h.Shape) > MaxDims {
+		return fmt.Errorf("%w: %d dimensions, NumPy allows at most %d", ErrBadShape, len(h.Shape), MaxDims)
 	}
 	n := int64(1)
 	for _, d := range h.Shape {

@@ -22,7 +22,7 @@ import (
 
 var convertCmd = &command{
 	name: "convert",
-	args: "[--level N] [--frame-size BYTES] [--threads N] [--force] IN OUT",
+	args: "[--level N] [--frame-size BYTES] [--threads N] [--mode 0644] [--force] IN OUT",
 	summary: `convert between .npy and .npy.zst (chosen by OUT's extension), streaming; IN may be ARCHIVE.npz:KEY
 OUT ending in .npy.zst (or .zst) is compressed as seekable zstd: the .npy
 header alone in the first frame, then frames of whole rows or elements, so
@@ -32,12 +32,14 @@ recompressed (another level or frame size). OUT ending in .npy gets exactly
 the bytes "zstd -d" would give, decompressed in parallel with every checksum
 verified. IN is recognised by content; ARCHIVE.npz:KEY takes one member of an .npz
 archive (its CRC-32 checked). OUT is written under a temporary name
-and renamed into place; an existing OUT is replaced only with --force.`,
+and renamed into place; an existing OUT is replaced only with --force. OUT
+gets the permission --mode, or 0666 less the umask as for any Unix tool.`,
 	setup: func(fs *flag.FlagSet, e *env) func([]string) int {
 		level := fs.String("level", "", "compression `LEVEL`: fastest, default, better, best or a zstd number 1-22 (default "+zstd.SpeedDefault.String()+")")
 		frame := fs.String("frame-size", "", "decompressed `BYTES` per zstd frame, e.g. 1048576 or 4MiB (default "+humanSize(zstdseek.DefaultFrameSize)+")")
 		fs.IntVar(&e.threads, "threads", 0, "frames compressed or decompressed at once (`N`, default: all cores)")
 		force := fs.Bool("force", false, "replace OUT if it exists")
+		mode := fs.String("mode", "", "permission `MODE` of OUT in octal, e.g. 0600 (default 0666 less the umask)")
 		return func(args []string) int {
 			if len(args) != 2 {
 				return e.usageError("want IN and OUT, got %d arguments", len(args))
@@ -49,6 +51,10 @@ and renamed into place; an existing OUT is replaced only with --force.`,
 			}
 			if e.threads < 0 {
 				return e.usageError("--threads must not be negative")
+			}
+			perm, err := parseMode(*mode)
+			if err != nil {
+				return e.usageError("--mode %q: %v", *mode, err)
 			}
 			var ropts []zstdseek.ReaderOption
 			var wopts []zstdseek.WriterOption
@@ -75,7 +81,7 @@ and renamed into place; an existing OUT is replaced only with --force.`,
 				}
 				wopts = append(wopts, zstdseek.WithFrameSize(int(n)))
 			}
-			if err := e.convert(in, out, toZst, *force, ropts, wopts); err != nil {
+			if err := e.convert(in, out, toZst, *force, perm, ropts, wopts); err != nil {
 				e.fail(in, err) // errors about OUT name it
 				return exitError
 			}
@@ -84,14 +90,14 @@ and renamed into place; an existing OUT is replaced only with --force.`,
 	},
 }
 
-func (e *env) convert(in, out string, toZst, force bool, ropts []zstdseek.ReaderOption, wopts []zstdseek.WriterOption) error {
+func (e *env) convert(in, out string, toZst, force bool, perm fs.FileMode, ropts []zstdseek.ReaderOption, wopts []zstdseek.WriterOption) error {
 	if !force {
 		if _, err := os.Lstat(out); err == nil {
 			return about("convert", out, fmt.Errorf("%w (use --force to replace it)", fs.ErrExist))
 		}
 	}
 	if archive, key, ok := splitMember(in); ok {
-		return convertMember(archive, key, out, toZst, wopts)
+		return convertMember(archive, key, out, toZst, perm, wopts)
 	}
 	fi, err := os.Stat(in)
 	if err != nil {
@@ -120,11 +126,11 @@ func (e *env) convert(in, out string, toZst, force bool, ropts []zstdseek.Reader
 			return err
 		}
 		a.Close()
-		return outputErrors(npyzst.CompressFile(out, in, wopts...), out)
+		return outputErrors(compressFile(out, in, perm, wopts), out)
 	}
 	if !toZst {
 		// Exactly the bytes "zstd -d" gives, decompressed in parallel.
-		return outputErrors(npyzst.DecompressFile(out, in, ropts...), out)
+		return outputErrors(decompressFile(out, in, perm, ropts), out)
 	}
 
 	// Recompress (another level or frame size), keeping the header bytes.
@@ -140,7 +146,7 @@ func (e *env) convert(in, out string, toZst, force bool, ropts []zstdseek.Reader
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	err = writeAtomic(out, func(f *os.File) error {
+	err = writeAtomic(out, perm, func(f *os.File) error {
 		_, err := npyzst.Compress(f, pr, wopts...)
 		return err
 	})
@@ -153,7 +159,7 @@ func (e *env) convert(in, out string, toZst, force bool, ropts []zstdseek.Reader
 
 // convertMember writes the array member key of an .npz archive as .npy
 // (its exact bytes) or .npy.zst, checking the member's CRC-32.
-func convertMember(archive, key, out string, toZst bool, opts []zstdseek.WriterOption) error {
+func convertMember(archive, key, out string, toZst bool, perm fs.FileMode, opts []zstdseek.WriterOption) error {
 	label := archive + ":" + key
 	z, err := npz.OpenReader(archive)
 	if err != nil {
@@ -168,7 +174,7 @@ func convertMember(archive, key, out string, toZst bool, opts []zstdseek.WriterO
 		return about("open", label, fmt.Errorf("%w: %q", npz.ErrNotNpy, m.Name))
 	}
 	var inErr error // a failure of the member, not of OUT
-	err = writeAtomic(out, func(f *os.File) error {
+	err = writeAtomic(out, perm, func(f *os.File) error {
 		raw, err := z.OpenRaw(key)
 		if err != nil {
 			inErr = err
@@ -232,9 +238,10 @@ func isTempFor(path, out string) bool {
 // writeAtomic writes name through a temporary file in its folder, renamed
 // into place when fill succeeds. The temporary file is atomicfile's (hidden
 // .NAME.RANDOM.arrtmp, marked live while this process runs), so if arr
-// crashes mid-way, arr ls lists it and arr gc removes it.
-func writeAtomic(name string, fill func(*os.File) error) error {
-	f, err := atomicfile.Create(name, 0)
+// crashes mid-way, arr ls lists it and arr gc removes it. The file gets
+// permission perm (0: atomicfile's default, 0666 less the umask).
+func writeAtomic(name string, perm fs.FileMode, fill func(*os.File) error) error {
+	f, err := atomicfile.Create(name, perm)
 	if err != nil {
 		return err
 	}
@@ -264,4 +271,35 @@ func parseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("bad byte count %q", s)
 	}
 	return n * mult, nil
+}
+
+// compressFile is npyzst.CompressFile with the permission of dst.
+func compressFile(dst, src string, perm fs.FileMode, opts []zstdseek.WriterOption) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	opts = append([]zstdseek.WriterOption{zstdseek.WithName(src)}, opts...)
+	return writeAtomic(dst, perm, func(f *os.File) error {
+		_, err := npyzst.Compress(f, in, opts...)
+		var pe *fs.PathError
+		if err != nil && !errors.As(err, &pe) {
+			err = &fs.PathError{Op: "read", Path: src, Err: err} // about IN
+		}
+		return err
+	})
+}
+
+// decompressFile is npyzst.DecompressFile with the permission of dst.
+func decompressFile(dst, src string, perm fs.FileMode, opts []zstdseek.ReaderOption) error {
+	r, err := npyzst.Open(src, opts...)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return writeAtomic(dst, perm, func(f *os.File) error {
+		_, err := r.WriteTo(f)
+		return err
+	})
 }

@@ -90,7 +90,7 @@ func TestCreateNumPyLoads(t *testing.T) {
 	a, b := filepath.Join(dir, "a.npy"), filepath.Join(dir, "b.npy")
 	_, stderr, code := runArr(t, "create", a, "--dtype", ">i2", "--shape", "3,4", "--fortran")
 	require.Equal(t, 0, code, stderr)
-	_, stderr, code = runArr(t, "create", b, "--dtype", "[('x', '<f8'), ('s', 'S3')]", "--shape", "2", "--sparse")
+	_, stderr, code = runArr(t, "create", b, "--dtype", "[('x', '<f8'), ('s', 'S3')]", "--shape", "2", "--sparse", "--force")
 	require.Equal(t, 0, code, stderr)
 	out := pytest.Run(t, `
 import sys

@@ -24,7 +24,8 @@ func TestCreateSparse(t *testing.T) {
 		return fi.Sys().(*syscall.Stat_t).Blocks * 512
 	}
 	sparse, reserved := filepath.Join(dir, "s.npy"), filepath.Join(dir, "r.npy")
-	_, stderr, code := runArr(t, "create", sparse, "--dtype", "u1", "--shape", "67108864", "--sparse")
+	// --force: allowed even if the temporary folder is a tmpfs.
+	_, stderr, code := runArr(t, "create", sparse, "--dtype", "u1", "--shape", "67108864", "--sparse", "--force")
 	require.Equal(t, 0, code, stderr)
 	_, stderr, code = runArr(t, "create", reserved, "--dtype", "u1", "--shape", "67108864")
 	require.Equal(t, 0, code, stderr)

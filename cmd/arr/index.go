@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,9 @@ func wholeArray(h *npy.Header, r io.ReaderAt) numprint.Array {
 // errIndex marks a bad --index; the command reports it as a usage error.
 var errIndex = errors.New("bad index")
 
+// errOutOfRange is num's report of an integer beyond int64, clamped.
+var errOutOfRange = errors.New("integer out of range")
+
 // index applies a Python-style index or slice along the first axis:
 // "5", "-1", "10:20", ":3", "::2". An integer removes the axis (a[5]);
 // a slice keeps it (a[10:20]).
@@ -42,6 +46,12 @@ func index(v numprint.Array, spec string) (numprint.Array, error) {
 			return 0, false, nil
 		}
 		x, err := strconv.ParseInt(s, 10, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			// Python clamps slice bounds to the index range (a sys.maxsize
+			// step is as good as a larger one); an integer index that large
+			// is out of bounds anyway.
+			return x, true, errOutOfRange
+		}
 		if err != nil {
 			return 0, false, fmt.Errorf("%w %q: %q is not an integer", errIndex, spec, s)
 		}
@@ -49,6 +59,9 @@ func index(v numprint.Array, spec string) (numprint.Array, error) {
 	}
 	if len(parts) == 1 {
 		i, ok, err := num(parts[0])
+		if err == errOutOfRange {
+			return numprint.Array{}, fmt.Errorf("%w: index %s is out of bounds for axis 0 with size %d", errIndex, strings.TrimSpace(parts[0]), n)
+		}
 		if err != nil {
 			return numprint.Array{}, err
 		}
@@ -66,7 +79,7 @@ func index(v numprint.Array, spec string) (numprint.Array, error) {
 	step := int64(1)
 	if len(parts) == 3 {
 		s, ok, err := num(parts[2])
-		if err != nil {
+		if err != nil && err != errOutOfRange {
 			return numprint.Array{}, err
 		}
 		if ok {
@@ -75,16 +88,20 @@ func index(v numprint.Array, spec string) (numprint.Array, error) {
 		if step == 0 {
 			return numprint.Array{}, fmt.Errorf("%w %q: slice step cannot be zero", errIndex, spec)
 		}
+		if step < -math.MaxInt64 {
+			step = -math.MaxInt64 // as PySlice_Unpack, so that -step fits
+		}
 	}
 	start, hasStart, err := num(parts[0])
-	if err != nil {
+	if err != nil && err != errOutOfRange {
 		return numprint.Array{}, err
 	}
 	stop, hasStop, err := num(parts[1])
-	if err != nil {
+	if err != nil && err != errOutOfRange {
 		return numprint.Array{}, err
 	}
-	// Python's slice.indices(n).
+	// CPython's PySlice_AdjustIndices, which NumPy uses: written so that
+	// no step, however large, overflows.
 	clamp := func(x int64, lo, hi int64) int64 {
 		if x < 0 {
 			x += n
@@ -116,12 +133,16 @@ func index(v numprint.Array, spec string) (numprint.Array, error) {
 	}
 	var count int64
 	if step > 0 && stop > start {
-		count = (stop - start + step - 1) / step
+		count = (stop-start-1)/step + 1
 	} else if step < 0 && stop < start {
-		count = (start - stop - step - 1) / -step
+		count = (start-stop-1)/-step + 1
+	}
+	stride := v.Strides[0]
+	if count > 1 { // then |step| < n, and the product fits
+		stride *= step
 	}
 	shape := append([]int{int(count)}, v.Shape[1:]...)
-	strides := append([]int64{v.Strides[0] * step}, v.Strides[1:]...)
+	strides := append([]int64{stride}, v.Strides[1:]...)
 	off := v.Offset
 	if count > 0 {
 		off += start * v.Strides[0]
