@@ -3,7 +3,9 @@
 // Package docs_test runs the Python snippets of docs/sharing.md against
 // real Go processes and files, so that the documentation cannot drift from
 // what works. Every ```python block in the file must be preceded by a
-// "<!-- doctest: KIND -->" comment naming the check below that runs it.
+// "<!-- doctest: KIND -->" comment naming the check below that runs it
+// (or by a "<!-- pattern:... -->" comment: those blocks are mmfile's
+// pattern tests).
 package docs_test
 
 import (
@@ -37,6 +39,11 @@ type snippet struct {
 
 var directive = regexp.MustCompile(`^\s*<!-- doctest: (\w+) -->\s*$`)
 
+// elsewhere marks blocks that another test runs: the "<!-- pattern:NAME:LANG
+// -->" blocks of the multi-process patterns, which mmfile's
+// patterns_linux_test.go extracts and runs.
+var elsewhere = regexp.MustCompile(`^\s*<!-- pattern:[\w:-]+ -->\s*$`)
+
 // pythonSnippets returns the ```python blocks of the Markdown file at
 // path, dedented to their fence, with the kind of their directive ("" for
 // a block without one).
@@ -51,6 +58,10 @@ func pythonSnippets(t *testing.T, path string) []snippet {
 		l := lines[i]
 		if m := directive.FindStringSubmatch(l); m != nil {
 			kind = m[1]
+			continue
+		}
+		if elsewhere.MatchString(l) {
+			kind = "elsewhere"
 			continue
 		}
 		trimmed := strings.TrimSpace(l)
@@ -124,7 +135,7 @@ func (e *env) run(t *testing.T, s snippet, args ...string) string {
 	cmd := exec.Command(e.py, append([]string{script}, args...)...)
 	pyDir, err := filepath.Abs("../python")
 	require.NoError(t, err)
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+pyDir, mmfile.EnvDir+"="+e.dir, "PATH="+e.path)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+pyDir, "ARRFILE_DIR="+e.dir, "PATH="+e.path)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Run(), "docs/sharing.md:%d (%s): %s", s.line, s.kind, stderr.String())
@@ -284,6 +295,9 @@ func TestSharingPythonSnippets(t *testing.T) {
 	snippets := pythonSnippets(t, "sharing.md")
 	require.GreaterOrEqual(t, len(snippets), 7, "docs/sharing.md has fewer Python snippets than it had")
 	for _, s := range snippets {
+		if s.kind == "elsewhere" {
+			continue
+		}
 		check := checks[s.kind]
 		require.NotNil(t, check, "docs/sharing.md:%d: a ```python block needs a <!-- doctest: KIND --> line before it (one of the checks in sharing_test.go); got %q", s.line, s.kind)
 		t.Run(s.kind+"_line"+strconv.Itoa(s.line), func(t *testing.T) {

@@ -27,12 +27,6 @@ func modeOf(t *testing.T, p string) fs.FileMode {
 	return fi.Mode().Perm()
 }
 
-// umaskDefaultLanded is set once the library's Perm 0 means "0666 less the
-// umask" (mmfile.CreateOptions.Perm, atomicfile.Create; branch r-harden,
-// finding 3 of issue 9). Until then files without --mode are 0644 whatever
-// the umask, and TestCreateModeUmask/default is skipped.
-const umaskDefaultLanded = false
-
 // TestCreateModeUmask runs arr create and arr convert as processes with
 // umask 077: --mode sets the permission exactly; without it the file gets
 // 0666 less the umask (0600), as np.save's and touch's files do.
@@ -62,9 +56,6 @@ func TestCreateModeUmask(t *testing.T) {
 		}
 	})
 	t.Run("default", func(t *testing.T) {
-		if !umaskDefaultLanded {
-			t.Skip("umaskDefaultLanded is false: enable once the library's Perm 0 = 0666 less the umask (r-harden) is merged")
-		}
 		p := filepath.Join(dir, "u.npy")
 		arr("create", "--dtype", "f8", "--shape", "100", p)
 		assert.Equal(t, fs.FileMode(0o600), modeOf(t, p), "create under umask 077")

@@ -147,8 +147,11 @@ func TestHousekeepingFIFOSwap(t *testing.T) {
 	require.NoError(t, swap.Start())
 	defer func() { swap.Process.Kill(); swap.Wait() }()
 	line, err := bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err, "swapper: %s", swapErr.String())
-	require.Equal(t, "ready\n", line)
+	if err != nil || line != "ready\n" {
+		swap.Process.Kill()
+		swap.Wait() // before reading what it wrote to stderr
+		t.Fatalf("swapper: %q, %v: %s", line, err, swapErr.String())
+	}
 
 	for _, args := range [][]string{{"ls", dir}, {"ls", "--json", dir}, {"gc", "--older-than", "0s", dir}} {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
