@@ -199,7 +199,7 @@ func TestAppendersInProcesses(t *testing.T) {
 func TestHeaderInPlaceV2(t *testing.T) {
 	// A v2 header (forced) also grows in place.
 	path := tempPath(t, "v2.npy")
-	h := &npy.Header{Version: npy.V2, DType: npy.DTypeOf[uint8](), Shape: []int{0, 4}}
+	h := &npy.Header{Version: npy.Version{Major: 2}, DType: npy.DTypeOf[uint8](), Shape: []int{0, 4}}
 	require.NoError(t, Write(path, []byte{}, h, nil))
 	ap, err := OpenAppender(path, nil)
 	require.NoError(t, err)
@@ -207,6 +207,6 @@ func TestHeaderInPlaceV2(t *testing.T) {
 	require.NoError(t, Append(ap, []uint8{1, 2, 3, 4, 5, 6, 7, 8}))
 	got, gh, err := npy.ReadFile[uint8](path)
 	require.NoError(t, err)
-	assert.Equal(t, npy.V2, gh.Version)
+	assert.Equal(t, npy.Version{Major: 2}, gh.Version)
 	assert.Equal(t, []uint8{1, 2, 3, 4, 5, 6, 7, 8}, got)
 }

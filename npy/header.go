@@ -41,7 +41,10 @@ const arrayAlign = 64
 // room for the growth axis length to reach this many digits in place.
 const growthAxisMaxDigits = 21
 
-// Version is a .npy format version.
+// Version is a .npy format version: {1, 0} has a 2-byte header length and
+// a latin-1 header; {2, 0} a 4-byte length; {3, 0} a 4-byte length and a
+// UTF-8 header. The zero Version in a Header given to a writer means the
+// smallest version that can hold the header, as NumPy chooses.
 type Version struct {
 	Major, Minor uint8
 }
@@ -49,12 +52,11 @@ type Version struct {
 // String returns the version as "1.0", "2.0" or "3.0".
 func (v Version) String() string { return fmt.Sprintf("%d.%d", v.Major, v.Minor) }
 
-// Format versions. Version 1.0 has a 2-byte header length and a latin-1
-// header; 2.0 a 4-byte length; 3.0 a 4-byte length and a UTF-8 header.
+// The format versions.
 var (
-	V1 = Version{1, 0}
-	V2 = Version{2, 0}
-	V3 = Version{3, 0}
+	v1 = Version{1, 0}
+	v2 = Version{2, 0}
+	v3 = Version{3, 0}
 )
 
 func (v Version) lenFieldSize() int {
@@ -197,12 +199,12 @@ func latin1Bytes(s string) []byte {
 // length it needs, or ok=false if v cannot hold it.
 func encodedFor(text string, v Version) (enc []byte, hlen int, ok bool) {
 	switch v {
-	case V1, V2:
+	case v1, v2:
 		if !isLatin1(text) {
 			return nil, 0, false
 		}
 		enc = latin1Bytes(text)
-	case V3:
+	case v3:
 		enc = []byte(text)
 	default:
 		return nil, 0, false
@@ -210,7 +212,7 @@ func encodedFor(text string, v Version) (enc []byte, hlen int, ok bool) {
 	pre := len(Magic) + 2 + v.lenFieldSize()
 	hlen = len(enc) + 1
 	hlen += arrayAlign - (pre+hlen)%arrayAlign
-	if v == V1 && hlen > math.MaxUint16 {
+	if v == v1 && hlen > math.MaxUint16 {
 		return nil, 0, false
 	}
 	if int64(hlen) > math.MaxUint32 {
@@ -232,7 +234,7 @@ func AppendHeader(dst []byte, h *Header) ([]byte, error) {
 		return dst, err
 	}
 	text := h.dictText()
-	versions := []Version{V1, V2, V3}
+	versions := []Version{v1, v2, v3}
 	if h.Version != (Version{}) {
 		versions = []Version{h.Version}
 	}
@@ -243,7 +245,7 @@ func AppendHeader(dst []byte, h *Header) ([]byte, error) {
 		}
 		dst = append(dst, Magic...)
 		dst = append(dst, v.Major, v.Minor)
-		if v == V1 {
+		if v == v1 {
 			dst = binary.LittleEndian.AppendUint16(dst, uint16(hlen))
 		} else {
 			dst = binary.LittleEndian.AppendUint32(dst, uint32(hlen))
@@ -315,7 +317,7 @@ func readHeader(r io.Reader, o readOptions) (*Header, error) {
 		return nil, badMagic(pre[:8])
 	}
 	v := Version{pre[6], pre[7]}
-	if v != V1 && v != V2 && v != V3 {
+	if v != v1 && v != v2 && v != v3 {
 		return nil, fmt.Errorf("%w: %d.%d (1.0, 2.0 and 3.0 are supported)", ErrUnsupportedVersion, v.Major, v.Minor)
 	}
 	lf := v.lenFieldSize()
@@ -369,7 +371,7 @@ func badMagic(b []byte) error {
 // parseDict parses the header text (the bytes after the length field).
 func parseDict(raw []byte, v Version) (*Header, error) {
 	var text string
-	if v == V3 {
+	if v == v3 {
 		if !utf8.Valid(raw) {
 			return nil, fmt.Errorf("%w: version 3.0 header is not valid UTF-8", ErrBadHeader)
 		}
@@ -385,7 +387,7 @@ func parseDict(raw []byte, v Version) (*Header, error) {
 	// The header ends in a newline, then maybe nothing else; NumPy itself
 	// tolerates a missing newline (files from some other writers).
 	// NumPy accepts Python 2 'L' suffixes only up to version 2.0.
-	lit, err := parseLiteral(text, v != V3)
+	lit, err := parseLiteral(text, v != v3)
 	if err != nil {
 		return nil, err
 	}

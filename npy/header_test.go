@@ -69,7 +69,7 @@ func TestHeaderVersionChoice(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "温度", h.DType.Fields[0].Name)
 	// explicit 1.0 that cannot hold it
-	_, err = AppendHeader(nil, &Header{Version: V1, DType: d, Shape: []int{1}})
+	_, err = AppendHeader(nil, &Header{Version: v1, DType: d, Shape: []int{1}})
 	assert.ErrorIs(t, err, ErrBadHeader)
 	// > 65535 bytes: 2.0
 	var sb strings.Builder
@@ -98,7 +98,7 @@ func TestReadHeaderLenient(t *testing.T) {
 		b.WriteByte(v.Major)
 		b.WriteByte(v.Minor)
 		n := len(dict)
-		if v == V1 {
+		if v == v1 {
 			b.Write([]byte{byte(n), byte(n >> 8)})
 		} else {
 			b.Write([]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)})
@@ -112,7 +112,7 @@ func TestReadHeaderLenient(t *testing.T) {
 		"  { 'fortran_order' : False , 'shape' : ( 2 , 3 , ) , 'descr' : '<i4' , }   \n",
 	}
 	for _, s := range ok {
-		h, err := ReadHeader(bytes.NewReader(mk(V1, s)))
+		h, err := ReadHeader(bytes.NewReader(mk(v1, s)))
 		require.NoError(t, err, s)
 		assert.Equal(t, []int{2, 3}, h.Shape)
 		assert.Equal(t, "<i4", h.DType.String())
@@ -139,7 +139,7 @@ func TestReadHeaderLenient(t *testing.T) {
 		strings.Repeat("(", 100) + strings.Repeat(")", 100):                            ErrBadHeader,
 	}
 	for s, want := range bad {
-		_, err := ReadHeader(bytes.NewReader(mk(V1, s)))
+		_, err := ReadHeader(bytes.NewReader(mk(v1, s)))
 		assert.ErrorIs(t, err, want, s)
 	}
 }
