@@ -72,6 +72,7 @@ type bench struct {
 	servers *remoteServers // --remote's servers, once started
 
 	scs scenarioState // the worker pool and data of the many-process scenarios
+	rec recycleState  // the store of npy-tmpfs-recycled
 
 	results []*result
 }
@@ -328,6 +329,7 @@ func (b *bench) runAll() {
 			for _, t := range b.transports {
 				b.prog.next()
 				b.results = append(b.results, b.measure(t, ds, size))
+				b.closeRecycleStore()
 			}
 		}
 		if b.py != nil {

@@ -88,6 +88,7 @@ func TestEndToEnd(t *testing.T) {
 	require.Equal(t, 0, code, "stderr: %s\nstdout: %s", stderr, stdout)
 	require.NotNil(t, doc)
 	checkJSONShape(t, doc)
+	assert.NotContains(t, stderr, "was written into a recycled file", "npy-tmpfs-recycled recycles")
 
 	res := resultsByName(doc)
 	local := localTransports()

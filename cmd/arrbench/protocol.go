@@ -39,6 +39,7 @@ type request struct {
 	Path      string `json:"path,omitempty"`      // run: file to open
 	URL       string `json:"url,omitempty"`       // run: remote object to fetch into Path
 	Populate  string `json:"populate,omitempty"`  // run: how the consumer maps (see populateModes)
+	Key       string `json:"key,omitempty"`       // run: the array's key in the store in folder Path (npy-tmpfs-recycled)
 
 	// gather: the elements [Lo, Hi) to compute; update: Updates random
 	// increments from the random stream Seed (Transport names the method).

@@ -28,6 +28,7 @@ func (b *bench) runStream() {
 			continue
 		}
 		b.results = append(b.results, b.measureStream(t, ds, n, sc.streamCount))
+		b.closeRecycleStore()
 		if b.clean.interrupted.Load() {
 			return
 		}

@@ -48,7 +48,8 @@ func havePython(t *testing.T) bool {
 // that every row ran and verified its data (or says why it does not
 // apply), that the JSON rows carry every field, that the safe update
 // methods lost no update, that the CSV and the plots are written, and
-// (runArrbench) that nothing is left behind.
+// (runArrbench) that nothing is left behind; npy-tmpfs-recycled must
+// write into recycled files.
 func TestScenariosEndToEnd(t *testing.T) {
 	py := havePython(t)
 	dir := t.TempDir()
@@ -125,6 +126,7 @@ func TestScenariosEndToEnd(t *testing.T) {
 		}
 	}
 	assert.Greater(t, streamed, 5)
+	assert.NotContains(t, stderr, "was written into a recycled file", "npy-tmpfs-recycled recycles")
 	for _, want := range []string{"fanout K=3, normal 256KiB", "gather K=1, 256KiB float64", "update K=3, 100 counters, 3000 updates per worker",
 		"stream, 3 arrays of normal 64KiB", "not applicable: ", "BenchmarkFanout/workers=3/data=normal/size=256KiB/transport=npy-tmpfs-",
 		"BenchmarkUpdate/workers=3/data=counters/size=800B/transport=atomic-"} {

@@ -13,6 +13,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/arrfile/arrfile/store"
 )
 
 // worker is the consumer process: started once by the producer (a re-exec
@@ -27,6 +29,9 @@ type worker struct {
 	// keep holds the last run's received array until the next reset, so
 	// that freeing it is not charged to the measurement.
 	keep any
+	// stores are the stores opened by npy-tmpfs-recycled, by folder,
+	// closed at the next reset.
+	stores map[string]*store.Store
 }
 
 // consumeFunc receives one array as req describes (its payload, if any,
@@ -104,6 +109,7 @@ func workerMain(addr string) int {
 // measurement starts from the same state and reports its own peak.
 func (w *worker) reset() {
 	w.releaseAll()
+	w.closeStores()
 	w.buf = nil
 	runtime.GC()
 	debug.FreeOSMemory()
