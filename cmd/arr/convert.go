@@ -146,7 +146,7 @@ func (e *env) convert(in, out string, toZst, force bool, perm fs.FileMode, ropts
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	err = writeAtomic(out, perm, func(f *os.File) error {
+	err = atomicfile.Write(out, perm, func(f *os.File) error {
 		_, err := npyzst.Compress(f, pr, wopts...)
 		return err
 	})
@@ -174,7 +174,7 @@ func convertMember(archive, key, out string, toZst bool, perm fs.FileMode, opts 
 		return about("open", label, fmt.Errorf("%w: %q", npz.ErrNotNpy, m.Name))
 	}
 	var inErr error // a failure of the member, not of OUT
-	err = writeAtomic(out, perm, func(f *os.File) error {
+	err = atomicfile.Write(out, perm, func(f *os.File) error {
 		raw, err := z.OpenRaw(key)
 		if err != nil {
 			inErr = err
@@ -235,23 +235,6 @@ func isTempFor(path, out string) bool {
 	return ok && target == filepath.Base(out) && filepath.Dir(path) == filepath.Dir(out)
 }
 
-// writeAtomic writes name through a temporary file in its folder, renamed
-// into place when fill succeeds. The temporary file is atomicfile's (hidden
-// .NAME.RANDOM.arrtmp, marked live while this process runs), so if arr
-// crashes mid-way, arr ls lists it and arr gc removes it. The file gets
-// permission perm (0: atomicfile's default, 0666 less the umask).
-func writeAtomic(name string, perm fs.FileMode, fill func(*os.File) error) error {
-	f, err := atomicfile.Create(name, perm)
-	if err != nil {
-		return err
-	}
-	if err := fill(f); err != nil {
-		atomicfile.Abandon(f)
-		return err
-	}
-	return atomicfile.Publish(f, name, false)
-}
-
 // parseBytes reads a byte count: 1048576, 64k, 4M, 4MiB, 1G (binary units).
 func parseBytes(s string) (int64, error) {
 	t := strings.TrimSpace(s)
@@ -281,7 +264,7 @@ func compressFile(dst, src string, perm fs.FileMode, opts []zstdseek.WriterOptio
 	}
 	defer in.Close()
 	opts = append([]zstdseek.WriterOption{zstdseek.WithName(src)}, opts...)
-	return writeAtomic(dst, perm, func(f *os.File) error {
+	return atomicfile.Write(dst, perm, func(f *os.File) error {
 		_, err := npyzst.Compress(f, in, opts...)
 		var pe *fs.PathError
 		if err != nil && !errors.As(err, &pe) {
@@ -298,7 +281,7 @@ func decompressFile(dst, src string, perm fs.FileMode, opts []zstdseek.ReaderOpt
 		return err
 	}
 	defer r.Close()
-	return writeAtomic(dst, perm, func(f *os.File) error {
+	return atomicfile.Write(dst, perm, func(f *os.File) error {
 		_, err := r.WriteTo(f)
 		return err
 	})

@@ -4,6 +4,7 @@ import (
 	"os"
 
 	"github.com/arrfile/arrfile/codec/zstdseek"
+	"github.com/arrfile/arrfile/internal/atomicfile"
 )
 
 // CompressFile compresses the .npy file src to the .npy.zst file dst (see
@@ -21,7 +22,7 @@ func CompressFile(dst, src string, opts ...zstdseek.WriterOption) error {
 	}
 	defer in.Close()
 	opts = append([]zstdseek.WriterOption{zstdseek.WithName(src)}, opts...)
-	return writeAtomic(dst, func(f *os.File) error {
+	return atomicfile.Write(dst, 0, func(f *os.File) error {
 		_, err := Compress(f, in, opts...)
 		return pathError("read", src, err)
 	})
@@ -36,7 +37,7 @@ func DecompressFile(dst, src string, opts ...zstdseek.ReaderOption) error {
 		return err
 	}
 	defer r.Close()
-	return writeAtomic(dst, func(f *os.File) error {
+	return atomicfile.Write(dst, 0, func(f *os.File) error {
 		_, err := r.WriteTo(f)
 		return err
 	})

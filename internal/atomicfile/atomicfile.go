@@ -275,3 +275,19 @@ func unwrapPath(err error) error {
 	}
 	return err
 }
+
+// Write writes name in one call: Create with perm, fill the temporary file,
+// then Publish (syncing on disk-backed storage). If fill fails, the
+// temporary file is abandoned, name is untouched and fill's error is
+// returned.
+func Write(name string, perm fs.FileMode, fill func(*os.File) error) error {
+	f, err := Create(name, perm)
+	if err != nil {
+		return err
+	}
+	if err := fill(f); err != nil {
+		Abandon(f)
+		return err
+	}
+	return Publish(f, name, false)
+}

@@ -216,3 +216,36 @@ func TestInjectedErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "new", string(b))
 }
+
+// TestWrite: a fill that fails leaves the old file and no temporary; one
+// that succeeds replaces the file.
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "x.bin")
+	require.NoError(t, os.WriteFile(name, []byte("old"), 0o644))
+	boom := os.ErrDeadlineExceeded
+	err := Write(name, 0, func(f *os.File) error {
+		f.WriteString("half")
+		return boom
+	})
+	assert.ErrorIs(t, err, boom)
+	b, err := os.ReadFile(name)
+	require.NoError(t, err)
+	assert.Equal(t, "old", string(b))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "the temporary was removed")
+
+	require.NoError(t, Write(name, 0o600, func(f *os.File) error {
+		_, err := f.WriteString("new")
+		return err
+	}))
+	b, err = os.ReadFile(name)
+	require.NoError(t, err)
+	assert.Equal(t, "new", string(b))
+	st, err := os.Stat(name)
+	require.NoError(t, err)
+	if runtime.GOOS != "windows" {
+		assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	}
+}
