@@ -99,20 +99,20 @@ func TestKilledConsumerReturnsClaim(t *testing.T) {
 			pushFile(t, q, "a.npy", "A")
 			ch := startHelper(t, "claim", q.Dir(), stage)
 			if stage != "claimed" {
-				ch.expect(t, "a.npy")
+				ch.Expect(t, "a.npy")
 			}
-			ch.expect(t, stage)
+			ch.Expect(t, stage)
 			st, err := q.Status()
 			require.NoError(t, err)
 			require.Len(t, st.Claimed, 1)
-			assert.Equal(t, []int{ch.cmd.Process.Pid}, st.Claimed[0].Pids)
+			assert.Equal(t, []int{ch.Cmd.Process.Pid}, st.Claimed[0].Pids)
 			c, err := q.TryClaim()
 			assert.ErrorIs(t, err, ErrEmpty, "claimed by the child")
 			assert.Nil(t, c)
 			n, err := q.Reclaim()
 			require.NoError(t, err)
 			assert.Zero(t, n, "the child is alive")
-			ch.kill(t)
+			ch.Kill(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			c, err = q.Claim(ctx)
@@ -155,7 +155,7 @@ func TestQueueSoak(t *testing.T) {
 		pushFile(t, q, fmt.Sprintf("f%04d", i), strconv.Itoa(i))
 		if i%60 == 59 {
 			k := rand.IntN(len(procs))
-			procs[k].kill(t)
+			procs[k].Kill(t)
 			kills++
 			procs[k] = start()
 		}
@@ -164,7 +164,7 @@ func TestQueueSoak(t *testing.T) {
 		}
 	}
 	for _, p := range procs {
-		require.NoError(t, p.cmd.Wait(), p.stderr.String())
+		require.NoError(t, p.Cmd.Wait(), p.Stderr.String())
 	}
 	b, err := os.ReadFile(log)
 	require.NoError(t, err)
@@ -235,9 +235,9 @@ func TestPythonConsumer(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "p0", goClaim.Name())
 	ch := startCmd(t, osexec.Command(py, "-c", pythonConsumer, q.Dir(), "p3"))
-	ch.expect(t, "p1 v1")
-	ch.expect(t, "p2 v2")
-	ch.expect(t, "p3 v3")
+	ch.Expect(t, "p1 v1")
+	ch.Expect(t, "p2 v2")
+	ch.Expect(t, "p3 v3")
 	// Python holds p3: Go cannot take it.
 	st, err := q.Status()
 	require.NoError(t, err)
@@ -245,7 +245,7 @@ func TestPythonConsumer(t *testing.T) {
 	n, err := q.Reclaim()
 	require.NoError(t, err)
 	assert.Zero(t, n)
-	ch.kill(t)
+	ch.Kill(t)
 	n, err = q.Reclaim()
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "p3 comes back: Python's lock died with it")

@@ -176,17 +176,17 @@ func TestKilledAtEveryStep(t *testing.T) {
 			}
 			ch := startHelper(t, "crash", dir, spill, strconv.Itoa(capacity), c.op, key, strconv.Itoa(n))
 			for {
-				line, err := ch.readLine()
-				require.NoError(t, err, ch.stderr.String())
+				line, err := ch.ReadLine()
+				require.NoError(t, err, ch.Stderr.String())
 				if line == c.stage {
 					break
 				}
-				ch.in.Write([]byte("\n"))
+				ch.In.Write([]byte("\n"))
 			}
 			if c.op == "get" {
 				assert.True(t, isHeld(s.Path(key)))
 			}
-			ch.kill(t)
+			ch.Kill(t)
 			_, err = os.Stat(s.Path(key))
 			assert.Equal(t, c.present, err == nil, "key %s present", key)
 			if c.op == "get" {
@@ -230,18 +230,18 @@ func TestReferenceDiesWithProcess(t *testing.T) {
 		putChecked(t, s, k, n, uint64(i))
 	}
 	ch := startHelper(t, "crash", append([]string{dir, "", strconv.Itoa(64 << 10), "hold", "", "0"}, keys...)...)
-	ch.expect(t, "held")
+	ch.Expect(t, "held")
 	list, err := s.List()
 	require.NoError(t, err)
 	require.Len(t, list, 4)
 	for _, in := range list {
 		assert.True(t, in.Held, in.Key)
-		assert.Equal(t, []int{ch.cmd.Process.Pid}, in.Pids, in.Key)
+		assert.Equal(t, []int{ch.Cmd.Process.Pid}, in.Pids, in.Key)
 		assert.False(t, in.Created.IsZero())
 	}
 	_, err = s.Create("e", u8(n))
 	require.ErrorIs(t, err, ErrFull, "every array is held by the child")
-	ch.kill(t)
+	ch.Kill(t)
 	putChecked(t, s, "e", n, 5)
 	list, err = s.List()
 	require.NoError(t, err)
@@ -381,18 +381,18 @@ func TestSoak(t *testing.T) {
 		}
 		time.Sleep(time.Duration(roundMS/3+rand.IntN(roundMS/3)) * time.Millisecond)
 		for _, i := range rand.Perm(workers)[:2] {
-			procs[i].kill(t)
+			procs[i].Kill(t)
 			kills++
 		}
 		for _, p := range procs {
-			if p.cmd.ProcessState != nil {
+			if p.Cmd.ProcessState != nil {
 				continue
 			}
-			err := p.cmd.Wait()
+			err := p.Cmd.Wait()
 			if ee, ok := err.(*exec.ExitError); ok && ee.Sys().(syscall.WaitStatus).Signaled() {
 				continue
 			}
-			require.NoError(t, err, "round %d worker: %s", round, p.stderr.String())
+			require.NoError(t, err, "round %d worker: %s", round, p.Stderr.String())
 		}
 		require.Zero(t, over.Load(), "store over capacity")
 		checkStore(t, s)

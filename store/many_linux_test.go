@@ -173,12 +173,12 @@ print(int(a[-1] == (a[:-1].sum(dtype=np.uint64) + np.uint64(1))), flush=True)
 sys.stdin.readline()
 `
 	ch := startCmd(t, osexec.Command(py, "-c", script, s.Path("a")))
-	ch.expect(t, "1")
+	ch.Expect(t, "1")
 	list, err := s.List()
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	assert.False(t, list[0].Held, "NumPy holds no lock")
-	assert.Equal(t, []int{ch.cmd.Process.Pid}, list[0].Pids)
+	assert.Equal(t, []int{ch.Cmd.Process.Pid}, list[0].Pids)
 
 	// Capacity: a NumPy-mapped array is not evicted.
 	for i := range 3 {
@@ -198,8 +198,8 @@ sys.stdin.readline()
 		assert.False(t, w.Recycled(), "a file NumPy maps is not reused")
 		w.Abort()
 	}
-	ch.in.Close()
-	require.NoError(t, ch.cmd.Wait())
+	ch.In.Close()
+	require.NoError(t, ch.Cmd.Wait())
 	w, err = s.Create("d", u8(n))
 	require.NoError(t, err)
 	assert.True(t, w.Recycled(), "reused once NumPy has exited")
