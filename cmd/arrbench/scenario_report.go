@@ -351,6 +351,10 @@ func (rep *report) writeAllPlots(name string) ([]string, error) {
 			p.Title.Text = fmt.Sprintf("arrbench fanout: memory of K consumers holding one %s array", formatSize(maxSize))
 			p.X.Label.Text = "consumer processes K"
 			p.Y.Label.Text = "consumers' summed PSS, MiB"
+			// Copies grow with K, in-place mappings stay flat: a log axis
+			// shows both, and their ratio, at every K.
+			p.Y.Scale = plot.LogScale{}
+			p.Y.Tick.Marker = plot.LogTicks{}
 			for _, r := range rs {
 				if r.SizeBytes == maxSize && r.Kind != kindRef {
 					add(r.Transport, float64(r.workers()), float64(r.scStats().PSS)/(1<<20))
