@@ -80,7 +80,13 @@ func (w *worker) gather(req *request) (reply, func(*net.UnixConn) error, error) 
 		if hi > int64(len(s)) {
 			return fmt.Errorf("range [%d, %d) beyond the %d elements of %s", lo, hi, len(s), arrayName(a))
 		}
-		return a.Do(func([]byte) error { fillGather(s[lo:hi], lo); return nil })
+		return a.Do(func([]byte) error {
+			// This worker's rows only: the kernel maps their pages in one
+			// call, the other workers' rows are theirs to map.
+			populateWrite(npy.Bytes(s[lo:hi]))
+			fillGather(s[lo:hi], lo)
+			return nil
+		})
 	}
 	switch req.Transport {
 	case "npy-tmpfs-inplace", "npy-disk-inplace":
