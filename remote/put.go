@@ -25,8 +25,11 @@ const minS3Part = 5 << 20
 // upload in parallel parts; the object appears only when the upload
 // completes (S3's atomic publish), and an upload that fails or is
 // cancelled is aborted, so that no parts remain stored. Smaller files are
-// one PutObject. For http(s):// the file is sent with one plain PUT.
-// Requests are retried as reads are.
+// one PutObject. For http(s):// the file is sent with one plain PUT,
+// sent again from the start when retried; whether readers can see a
+// partly received object is the server's (nginx's DAV module publishes
+// the whole body by a rename: see docs/remote.md). Requests are retried
+// as reads are.
 func Put(ctx context.Context, file, rawURL string, opts ...Option) error {
 	loc, err := parseURL(rawURL)
 	if err != nil {

@@ -106,5 +106,30 @@ func TestRemoteCommandsS3(t *testing.T) {
 	require.Equal(t, strings.Fields(wantSum)[0], strings.Fields(gotSum)[0])
 	_, _, err := npy.ReadFile[float64](filepath.Join(dir, "x.npy"))
 	require.NoError(t, err)
-	_ = bytes.Equal
+}
+
+// TestRemotePutHTTP puts a file to a real nginx with `arr put` (an HTTP
+// PUT) and reads it back: the same checksum as the local file.
+func TestRemotePutHTTP(t *testing.T) {
+	h := servertest.StartHTTP(t)
+	local := fixture("f8_le_2d_c.npy")
+	u := h.PutURL + "/sub/x.npy"
+	_, stderr, code := runArr(t, "put", "--quiet", local, u)
+	require.Equal(t, 0, code, stderr)
+	want, _, _ := runArr(t, "checksum", local)
+	got, stderr, code := runArr(t, "checksum", u)
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, strings.Fields(want)[0], strings.Fields(got)[0])
+	b, err := os.ReadFile(filepath.Join(h.Root, "put", "sub", "x.npy"))
+	require.NoError(t, err)
+	lb, err := os.ReadFile(local)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(lb, b), "stored file differs")
+
+	// Outside the PUT location: refused, one line naming the file.
+	_, stderr, code = runArr(t, "put", "--quiet", local, h.URL+"/x.npy")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "HTTP 405")
+	t.Log(stderr)
+	require.Equal(t, 1, strings.Count(stderr, "\n"), stderr)
 }

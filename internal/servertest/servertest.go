@@ -199,14 +199,31 @@ func (s *S3) LoggedRequests(t testing.TB) int {
 type HTTP struct {
 	// URL is http://127.0.0.1:PORT.
 	URL string
+	// PutURL is URL + "/put": below it nginx also takes PUT requests
+	// (its DAV module: dav_methods PUT, create_full_put_path on), storing
+	// PutURL/NAME as Root/put/NAME.
+	PutURL string
 	// Root is the served folder.
 	Root string
+	// BodyTemp is nginx's client_body_temp_path, on Root's filesystem:
+	// nginx writes a PUT's body there and renames the finished file onto
+	// its name, so the object appears whole or not at all.
+	BodyTemp string
 	// AccessLog is nginx's access log.
 	AccessLog string
 }
 
 // StartHTTP starts nginx on a free port serving a new folder, from a
 // temporary configuration (daemon off); it is stopped when the test ends.
+//
+// Below PutURL it takes PUTs of any size. nginx (ngx_http_dav_module)
+// reads the whole body into a temporary file in BodyTemp, then renames it
+// onto the name; a request whose body does not arrive whole fails and
+// its temporary file is removed, so a reader never sees a partial object.
+// Were BodyTemp on another filesystem, nginx would copy the file to
+// NAME.NNNNNNNNNN next to the name and rename that: still whole at the
+// name, but a half-written copy under the other name during the copy.
+// nginx does not fsync either file.
 func StartHTTP(t testing.TB) *HTTP {
 	t.Helper()
 	bin := NginxPath()
@@ -214,8 +231,8 @@ func StartHTTP(t testing.TB) *HTTP {
 		need(t, "nginx", "apt-get install nginx-light")
 	}
 	dir := t.TempDir()
-	h := &HTTP{Root: filepath.Join(dir, "root"), AccessLog: filepath.Join(dir, "access.log")}
-	for _, d := range []string{h.Root, filepath.Join(dir, "tmp")} {
+	h := &HTTP{Root: filepath.Join(dir, "root"), BodyTemp: filepath.Join(dir, "tmp"), AccessLog: filepath.Join(dir, "access.log")}
+	for _, d := range []string{h.Root, h.BodyTemp} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -227,6 +244,7 @@ func StartHTTP(t testing.TB) *HTTP {
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	h.URL = "http://" + addr
+	h.PutURL = h.URL + "/put"
 	user := ""
 	if os.Geteuid() == 0 {
 		user = "user root;"
@@ -240,15 +258,21 @@ error_log %[2]s/error.log;
 events { worker_connections 256; }
 http {
 	access_log %[3]s;
-	client_body_temp_path %[2]s/tmp;
+	client_body_temp_path %[6]s;
 	sendfile on;
 	server {
 		listen %[4]s;
 		root %[5]s;
 		location / { }
+		location /put/ {
+			dav_methods PUT;
+			create_full_put_path on;
+			dav_access user:rw group:r all:r;
+			client_max_body_size 0;
+		}
 	}
 }
-`, user, dir, h.AccessLog, addr, h.Root)
+`, user, dir, h.AccessLog, addr, h.Root, h.BodyTemp)
 	cf := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
