@@ -27,27 +27,3 @@ func canonical(h *npy.Header, data []byte) ([]byte, error) {
 	err := npy.WriteCanonical(&b, h, data)
 	return b.Bytes(), err
 }
-
-// descrJSON returns the dtype as the fixture manifests write NumPy's
-// descr in JSON: a string such as "<f8" for simple dtypes, and for
-// structured dtypes an array of [name, dtype] or [name, dtype, shape]
-// arrays ([[title, name], ...] for titled fields).
-func descrJSON(d *npy.DType) any {
-	if !d.Structured() {
-		return d.String()
-	}
-	out := make([]any, 0, len(d.Fields))
-	for i := range d.Fields {
-		f := &d.Fields[i]
-		var name any = f.Name
-		if f.Title != "" {
-			name = []any{f.Title, f.Name}
-		}
-		item := []any{name, descrJSON(f.Type)}
-		if f.Shape != nil {
-			item = append(item, append([]int{}, f.Shape...))
-		}
-		out = append(out, item)
-	}
-	return out
-}

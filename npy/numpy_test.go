@@ -13,6 +13,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/arrfile/arrfile/internal/descr"
 	"github.com/arrfile/arrfile/internal/pytest"
 	"github.com/arrfile/arrfile/npy"
 	"github.com/stretchr/testify/assert"
@@ -167,7 +168,7 @@ func TestNumPyInterop(t *testing.T) {
 		if !dt.Structured() {
 			assert.Equal(t, dt.String(), got.Str, label)
 		}
-		wantDescr, _ := json.Marshal(descrJSON(dt))
+		wantDescr, _ := json.Marshal(descr.JSON(dt))
 		assert.JSONEq(t, string(wantDescr), string(got.Descr), label)
 		assert.Equal(t, c.Shape, got.Shape, label)
 		assert.True(t, got.SameBytes, "NumPy sees other bytes: %s", label)

@@ -24,6 +24,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/arrfile/arrfile/internal/descr"
 	"github.com/arrfile/arrfile/npy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -160,11 +161,11 @@ func fxCheckGood(t *testing.T, e fxGood) {
 	dt := h.DType
 	assert.Equal(t, e.Itemsize, dt.Size)
 	assert.Equal(t, e.Kind, string(dt.Kind))
-	descr := dt.String() // a simple dtype's descr is its quoted String
+	ds := dt.String() // a simple dtype's descr is its quoted String
 	if !dt.Structured() {
-		descr = "'" + descr + "'"
+		ds = "'" + ds + "'"
 	}
-	assert.Equal(t, e.Descr, descr, "descr")
+	assert.Equal(t, e.Descr, ds, "descr")
 	if dt.Structured() {
 		assert.Equal(t, strings.TrimSpace(e.Descr), dt.String(), "String of a structured dtype is its descr")
 		fxCheckFields(t, e.Fields, dt, "")
@@ -172,7 +173,7 @@ func fxCheckGood(t *testing.T, e fxGood) {
 		assert.Equal(t, e.DTypeStr, dt.String(), "String")
 		assert.Nil(t, e.Fields)
 	}
-	js, err := json.Marshal(descrJSON(dt))
+	js, err := json.Marshal(descr.JSON(dt))
 	require.NoError(t, err)
 	assert.JSONEq(t, string(e.DType), string(js), "DescrJSON")
 	back, err := npy.ParseDType(dt.String())

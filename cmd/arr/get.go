@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/arrfile/arrfile/codec/npz"
+	"github.com/arrfile/arrfile/internal/descr"
 	"github.com/arrfile/arrfile/mmfile"
 	"github.com/arrfile/arrfile/remote"
 	"github.com/schollz/progressbar/v3"
@@ -203,7 +204,7 @@ func (e *env) lsRemote(u string, asJSON bool) int {
 		for _, en := range es {
 			j := lsJSON{Name: remote.Base(en.URL), Path: en.URL, Size: en.Size, Complete: en.Err == nil, Format: en.Format}
 			if en.Header != nil {
-				j.DType, j.Shape, j.Fortran = descrJSON(en.Header.DType), append([]int{}, en.Header.Shape...), en.Header.FortranOrder
+				j.DType, j.Shape, j.Fortran = descr.JSON(en.Header.DType), append([]int{}, en.Header.Shape...), en.Header.FortranOrder
 			}
 			if en.Err != nil {
 				j.Error = reason(en.Err)

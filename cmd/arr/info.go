@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/arrfile/arrfile/codec/npz"
+	"github.com/arrfile/arrfile/internal/descr"
 )
 
 var infoCmd = &command{
@@ -67,7 +68,7 @@ func (e *env) info(files []string, asJSON bool) int {
 			if asJSON {
 				o := infoJSON{
 					File: a.label, Format: a.format, Version: h.Version.String(),
-					DType: descrJSON(h.DType), Shape: append([]int{}, h.Shape...),
+					DType: descr.JSON(h.DType), Shape: append([]int{}, h.Shape...),
 					FortranOrder: h.FortranOrder, DataOffset: h.DataOffset,
 					NBytes: h.DataSize(), ItemSize: h.DType.Size, Trailing: a.trailing,
 				}

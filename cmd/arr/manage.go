@@ -14,6 +14,7 @@ import (
 	"github.com/arrfile/arrfile/codec/npyzst"
 	"github.com/arrfile/arrfile/codec/npz"
 	"github.com/arrfile/arrfile/codec/zstdseek"
+	"github.com/arrfile/arrfile/internal/descr"
 	"github.com/arrfile/arrfile/mmfile"
 	"github.com/arrfile/arrfile/remote"
 )
@@ -144,7 +145,7 @@ func (e *env) ls(dir string, asJSON bool) int {
 				Temp: en.Temp, Target: en.Target, Live: en.Live, Complete: en.Err == nil && !en.Temp,
 				Format: fileFormat(en.Name)}
 			if en.Header != nil {
-				j.DType, j.Shape, j.Fortran = descrJSON(en.Header.DType), append([]int{}, en.Header.Shape...), en.Header.FortranOrder
+				j.DType, j.Shape, j.Fortran = descr.JSON(en.Header.DType), append([]int{}, en.Header.Shape...), en.Header.FortranOrder
 			}
 			if en.Err != nil {
 				j.Error = reason(en.Err)
