@@ -110,7 +110,7 @@ func TestAnonOverSocket(t *testing.T) {
 	cmd.ExtraFiles = []*os.File{theirs}
 	c := startCmd(t, cmd)
 	theirs.Close()
-	c.expect(t, "ready")
+	c.Expect(t, "ready")
 
 	a, err := CreateAnon("sock", f8(3, 4), nil)
 	require.NoError(t, err)
@@ -123,9 +123,9 @@ func TestAnonOverSocket(t *testing.T) {
 	mine.Close()
 	conn := fc.(*net.UnixConn)
 	require.NoError(t, Send(conn, a))
-	c.expect(t, "[3 4] 6 true")
-	c.expect(t, "true")
-	c.wait(t)
+	c.Expect(t, "[3 4] 6 true")
+	c.Expect(t, "true")
+	c.Wait(t)
 	require.NoError(t, conn.Close())
 	require.NoError(t, a.Close())
 	assert.Equal(t, fds, fdCount(t))

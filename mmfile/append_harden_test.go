@@ -109,7 +109,7 @@ func TestOpenWhileAppending(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, ap.Close())
 	c := startHelper(t, "appendloop", path, "200000")
-	c.expect(t, "ready")
+	c.Expect(t, "ready")
 	var fails, wrong, grew int
 	var firstErr error
 	last := -1
@@ -147,10 +147,10 @@ func TestOpenWhileAppending(t *testing.T) {
 			last = n
 		}
 	}
-	c.send(t, "stop")
-	line, err := c.readLine()
+	c.Send(t, "stop")
+	line, err := c.ReadLine()
 	require.NoError(t, err)
-	c.wait(t)
+	c.Wait(t)
 	t.Logf("4000 opens while %s rows were appended: %d failed, %d wrong, %d saw a longer array", line, fails, wrong, grew)
 	assert.Zero(t, fails, "opens failed; first: %v", firstErr)
 	assert.Zero(t, wrong, "opens saw rows that do not match the shape")
@@ -164,28 +164,28 @@ func TestAppenderReplaced(t *testing.T) {
 	path := tempPath(t, "rows.npy")
 	require.NoError(t, Write(path, []float64{}, f8(0, 2), nil))
 	c := startHelper(t, "appendcmd", path)
-	c.expect(t, "ready")
-	c.send(t, "append")
-	c.expect(t, "ok")
+	c.Expect(t, "ready")
+	c.Send(t, "append")
+	c.Expect(t, "ok")
 	require.NoError(t, Write(path, []float64{7, 7, 8, 8}, f8(2, 2), nil)) // another producer republishes
-	c.send(t, "append")
-	c.expect(t, "replaced")
-	c.send(t, "append")
-	c.expect(t, "replaced")
-	c.wait(t)
+	c.Send(t, "append")
+	c.Expect(t, "replaced")
+	c.Send(t, "append")
+	c.Expect(t, "replaced")
+	c.Wait(t)
 	got, h, err := npy.ReadFile[float64](path)
 	require.NoError(t, err)
 	assert.Equal(t, []int{2, 2}, h.Shape)
 	assert.Equal(t, []float64{7, 7, 8, 8}, got)
 
 	c = startHelper(t, "appendcmd", path)
-	c.expect(t, "ready")
-	c.send(t, "append")
-	c.expect(t, "ok")
+	c.Expect(t, "ready")
+	c.Send(t, "append")
+	c.Expect(t, "ok")
 	require.NoError(t, os.Remove(path))
-	c.send(t, "append")
-	c.expect(t, "replaced")
-	c.wait(t)
+	c.Send(t, "append")
+	c.Expect(t, "replaced")
+	c.Wait(t)
 	assert.NoFileExists(t, path)
 }
 

@@ -128,10 +128,10 @@ func TestProducerConsumerProcesses(t *testing.T) {
 		path := filepath.Join(dir, fmt.Sprintf("p%d.npy", round))
 		const n = 1 << 18
 		c := startHelper(t, "consumer", path, strconv.Itoa(n))
-		c.expect(t, "waiting")
+		c.Expect(t, "waiting")
 		runHelper(t, "producer", path, strconv.Itoa(n), "never")
-		c.expect(t, "ok")
-		c.wait(t)
+		c.Expect(t, "ok")
+		c.Wait(t)
 	}
 }
 
@@ -146,7 +146,7 @@ func TestProducerKilled(t *testing.T) {
 			path := filepath.Join(dir, "k.npy")
 			const n = 100000
 			c := startHelper(t, "producer", path, strconv.Itoa(n), stage)
-			c.expect(t, stage)
+			c.Expect(t, stage)
 
 			entries, err := List(dir)
 			require.NoError(t, err)
@@ -159,8 +159,8 @@ func TestProducerKilled(t *testing.T) {
 				assert.Empty(t, removed, "RemoveStale removed a live producer's file")
 			}
 
-			require.NoError(t, c.cmd.Process.Kill())
-			c.cmd.Wait()
+			require.NoError(t, c.Cmd.Process.Kill())
+			c.Cmd.Wait()
 
 			if stage == "published" {
 				got, _, err := npy.ReadFile[float64](path)
@@ -206,7 +206,7 @@ func TestWriterKilled(t *testing.T) {
 			for dirName, dir := range map[string]string{"tmpfs": shmDir(t), "disk": t.TempDir()} {
 				path := filepath.Join(dir, "w.npy")
 				c := startHelper(t, "writer", kind, path, "100000")
-				c.expect(t, "writing")
+				c.Expect(t, "writing")
 
 				entries, err := List(dir)
 				require.NoError(t, err)
@@ -219,8 +219,8 @@ func TestWriterKilled(t *testing.T) {
 				require.NoError(t, err)
 				assert.Empty(t, removed, "%s: RemoveStale removed a live producer's file", dirName)
 
-				require.NoError(t, c.cmd.Process.Kill())
-				c.cmd.Wait()
+				require.NoError(t, c.Cmd.Process.Kill())
+				c.Cmd.Wait()
 
 				_, err = os.Stat(path)
 				assert.ErrorIs(t, err, os.ErrNotExist, dirName)

@@ -94,7 +94,7 @@ func listLoop(args []string) error {
 func TestListFIFOSwap(t *testing.T) {
 	dir := t.TempDir()
 	swap := startHelper(t, "fifoSwap", dir)
-	swap.expect(t, "ready")
+	swap.Expect(t, "ready")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -113,8 +113,8 @@ func TestListFIFOSwap(t *testing.T) {
 		t.Fatalf("List/RemoveStale hung: an open blocked on a FIFO renamed onto a name (stderr: %s)", stderr.String())
 	}
 	require.True(t, strings.HasPrefix(stdout.String(), "listed "), stdout.String())
-	swap.cmd.Process.Kill()
-	swap.cmd.Wait()
+	swap.Cmd.Process.Kill()
+	swap.Cmd.Wait()
 	// The FIFO is never reported as an array; Remove refuses it without
 	// blocking too.
 	fifo := filepath.Join(dir, "p.npy")

@@ -113,13 +113,13 @@ func TestRawSliceFaultCrashes(t *testing.T) {
 	path := tempPath(t, "raw.npy")
 	makeArray(t, path, 1<<17, func(i int) float64 { return 1 })
 	c := startHelper(t, "rawread", path)
-	c.expect(t, "ready")
+	c.Expect(t, "ready")
 	require.NoError(t, os.Truncate(path, 4096))
-	c.send(t, "go")
-	err := c.cmd.Wait()
+	c.Send(t, "go")
+	err := c.Cmd.Wait()
 	var ee *exitError
-	require.True(t, errors.As(err, &ee), "child should have crashed, got %v; stderr: %s", err, c.stderr.String())
-	assert.Contains(t, c.stderr.String(), "unexpected fault address")
+	require.True(t, errors.As(err, &ee), "child should have crashed, got %v; stderr: %s", err, c.Stderr.String())
+	assert.Contains(t, c.Stderr.String(), "unexpected fault address")
 }
 
 // TestSectionTruncatedByOtherProcess: a section mapped from inside a file

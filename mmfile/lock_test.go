@@ -147,7 +147,7 @@ func TestLockSerializesProcesses(t *testing.T) {
 	w1 := startHelper(t, "lockwriter", path, "1", "200")
 	w2 := startHelper(t, "lockwriter", path, "2", "200")
 	done := make(chan struct{})
-	go func() { w1.cmd.Wait(); w2.cmd.Wait(); close(done) }()
+	go func() { w1.Cmd.Wait(); w2.Cmd.Wait(); close(done) }()
 	reads := 0
 	for running := true; running; {
 		select {
@@ -166,8 +166,8 @@ func TestLockSerializesProcesses(t *testing.T) {
 		require.NoError(t, r.Unlock())
 		reads++
 	}
-	assert.True(t, w1.cmd.ProcessState.Success(), w1.stderr.String())
-	assert.True(t, w2.cmd.ProcessState.Success(), w2.stderr.String())
+	assert.True(t, w1.Cmd.ProcessState.Success(), w1.Stderr.String())
+	assert.True(t, w2.Cmd.ProcessState.Success(), w2.Stderr.String())
 	assert.Contains(t, []int64{1, 2}, s[0])
 	t.Logf("%d consistent reads", reads)
 }
@@ -301,12 +301,12 @@ func TestAtomicAcrossProcesses(t *testing.T) {
 	require.Zero(t, uintptr(unsafe.Pointer(&s[0]))%8, "mapped words are 8-byte aligned")
 	c1 := startHelper(t, "atomicadd", path, "1000000")
 	c2 := startHelper(t, "atomicadd", path, "1000000")
-	c1.expect(t, "ready")
-	c2.expect(t, "ready")
-	c1.send(t, "go")
-	c2.send(t, "go")
-	c1.wait(t)
-	c2.wait(t)
+	c1.Expect(t, "ready")
+	c2.Expect(t, "ready")
+	c1.Send(t, "go")
+	c2.Send(t, "go")
+	c1.Wait(t)
+	c2.Wait(t)
 	assert.EqualValues(t, 2000000, atomic.LoadInt64(&s[0]))
 }
 
@@ -340,7 +340,7 @@ func TestWriterReaderProcesses(t *testing.T) {
 		}
 		require.True(t, time.Now().Before(deadline), "writer did not finish")
 	}
-	w.wait(t)
+	w.Wait(t)
 	t.Logf("observed %d distinct generations", len(seen))
 }
 

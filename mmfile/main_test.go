@@ -3,187 +3,62 @@
 package mmfile
 
 import (
-	"bufio"
-	"bytes"
-	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/arrfile/arrfile/internal/childtest"
 	"github.com/arrfile/arrfile/npy"
 )
 
 // Cross-process tests re-execute the test binary: with MMFILE_HELPER set,
 // TestMain runs the named helper (see helpers_test.go) instead of the tests
-// and exits with its status.
-const (
-	envHelper = "MMFILE_HELPER"
-	envArgs   = "MMFILE_HELPER_ARGS"
-)
+// and exits with its status (internal/childtest).
+const envHelper = "MMFILE_HELPER"
 
-func TestMain(m *testing.M) {
-	if name := os.Getenv(envHelper); name != "" {
-		var args []string
-		if s := os.Getenv(envArgs); s != "" {
-			args = strings.Split(s, "\x1f")
-		}
-		fn, ok := helpers[name]
-		if !ok {
-			fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
-			os.Exit(3)
-		}
-		if err := fn(args); err != nil {
-			fmt.Fprintf(os.Stderr, "helper %s: %v\n", name, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { childtest.Main(m, envHelper, helpers) }
 
 // helperCmd returns a command that runs helper name with args in a new
 // process.
 func helperCmd(t testing.TB, name string, args ...string) *exec.Cmd {
 	t.Helper()
-	exe, err := os.Executable()
-	require.NoError(t, err)
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), envHelper+"="+name, envArgs+"="+strings.Join(args, "\x1f"),
-		// The race detector sleeps a second at exit by default.
-		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-	return cmd
+	return childtest.Command(t, envHelper, name, args...)
 }
 
 // runHelper runs helper name to completion and returns its stdout; a
 // non-zero exit fails the test with the helper's stderr.
 func runHelper(t testing.TB, name string, args ...string) string {
 	t.Helper()
-	cmd := helperCmd(t, name, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	require.NoError(t, err, "helper %s failed: %s", name, stderr.String())
-	return stdout.String()
+	return childtest.Run(t, envHelper, name, args...)
 }
 
 // child is a helper process the test talks to line by line.
-type child struct {
-	cmd    *exec.Cmd
-	in     io.WriteCloser
-	out    *bufio.Reader
-	stderr *syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+type child = childtest.Child
 
 // startHelper starts helper name and returns a handle to exchange lines
 // with it. The process is killed at the end of the test if still running.
 func startHelper(t testing.TB, name string, args ...string) *child {
 	t.Helper()
-	return startCmd(t, helperCmd(t, name, args...))
+	return childtest.Start(t, helperCmd(t, name, args...))
 }
 
 func startCmd(t testing.TB, cmd *exec.Cmd) *child {
 	t.Helper()
-	in, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	c := &child{cmd: cmd, in: in, out: bufio.NewReader(out), stderr: &syncBuffer{}}
-	cmd.Stderr = c.stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	return c
+	return childtest.Start(t, cmd)
 }
 
-// expect reads one line from the child and checks it equals want.
-func (c *child) expect(t testing.TB, want string) {
-	t.Helper()
-	line, err := c.readLine()
-	require.NoError(t, err, "reading from child; stderr: %s", c.stderr.String())
-	require.Equal(t, want, line, "child stderr: %s", c.stderr.String())
-}
-
-// readLine reads one line, failing after 30 s.
-func (c *child) readLine() (string, error) {
-	type res struct {
-		s   string
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		s, err := c.out.ReadString('\n')
-		ch <- res{strings.TrimRight(s, "\n"), err}
-	}()
-	select {
-	case r := <-ch:
-		return r.s, r.err
-	case <-time.After(30 * time.Second):
-		return "", fmt.Errorf("timeout waiting for a line from the child")
-	}
-}
-
-// send writes one line to the child.
-func (c *child) send(t testing.TB, line string) {
-	t.Helper()
-	_, err := io.WriteString(c.in, line+"\n")
-	require.NoError(t, err)
-}
-
-// wait waits for the child to exit successfully.
-func (c *child) wait(t testing.TB) {
-	t.Helper()
-	c.in.Close()
-	require.NoError(t, c.cmd.Wait(), "child stderr: %s", c.stderr.String())
-}
-
-// stdinLine reads one line from stdin in a helper process.
-var stdinReader = sync.OnceValue(func() *bufio.Reader { return bufio.NewReader(os.Stdin) })
-
-func readStdinLine() (string, error) {
-	s, err := stdinReader().ReadString('\n')
-	return strings.TrimRight(s, "\n"), err
-}
+// readStdinLine reads one line from stdin in a helper process.
+func readStdinLine() (string, error) { return childtest.ReadStdinLine() }
 
 // shmDir returns a fresh folder on tmpfs (/dev/shm) for the test, or the
 // test's temporary folder where /dev/shm is missing.
 func shmDir(t testing.TB) string {
 	t.Helper()
-	if !dirWritable("/dev/shm") {
-		return t.TempDir()
-	}
-	d, err := os.MkdirTemp("/dev/shm", "mmfile-test-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(d) })
-	return d
+	return childtest.ShmDir(t)
 }
 
 // f8 is the header of a C-order float64 array of the given shape.

@@ -65,7 +65,7 @@ sys.stdin.readline()
 print(int(a.sum()), a[3, 4], a[99, 9], flush=True)
 `, path)
 	c := startCmd(t, cmd)
-	c.expect(t, "ready")
+	c.Expect(t, "ready")
 	a, err := Open(path, ReadWrite, nil)
 	require.NoError(t, err)
 	s, err := Slice[int32](a)
@@ -73,9 +73,9 @@ print(int(a.sum()), a[3, 4], a[99, 9], flush=True)
 	for i := range s {
 		s[i] = int32(i)
 	}
-	c.send(t, "go")
-	c.expect(t, "499500 34 999")
-	c.wait(t)
+	c.Send(t, "go")
+	c.Expect(t, "499500 34 999")
+	c.Wait(t)
 	require.NoError(t, a.Close())
 }
 

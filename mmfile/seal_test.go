@@ -93,9 +93,9 @@ func TestReceiveUnsealed(t *testing.T) {
 	assert.Equal(t, 511.0, s[511])
 	require.NoError(t, b.Close())
 
-	c.send(t, "truncate")
-	c.expect(t, "truncated")
-	c.wait(t)
+	c.Send(t, "truncate")
+	c.Expect(t, "truncated")
+	c.Wait(t)
 	_, err = a.ReadAt(make([]byte, 8), 4088)
 	assert.ErrorIs(t, err, ErrFileShrunk, "what a raw read would have crashed on")
 	require.NoError(t, a.Close())

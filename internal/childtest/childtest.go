@@ -1,7 +1,7 @@
 // Package childtest runs cross-process tests: the test binary re-executes
 // itself as a named helper process, and the test talks to it line by line
 // over its standard input and output. It is shared by the packages whose
-// tests need real processes (store, queue).
+// tests need real processes (mmfile, store, queue).
 package childtest
 
 import (
@@ -57,6 +57,18 @@ func Command(t testing.TB, env, name string, args ...string) *osexec.Cmd {
 	cmd.Env = append(os.Environ(), env+"="+name, env+argsSuffix+"="+strings.Join(args, "\x1f"),
 		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	return cmd
+}
+
+// Run runs the test binary as helper name with args to completion and
+// returns its standard output; a failed helper fails the test with its
+// standard error.
+func Run(t testing.TB, env, name string, args ...string) string {
+	t.Helper()
+	cmd := Command(t, env, name, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "helper %s failed: %s", name, stderr.String())
+	return stdout.String()
 }
 
 // Child is a started helper process the test talks to line by line.
@@ -133,6 +145,21 @@ func (c *Child) ReadLine() (string, error) {
 	case <-time.After(60 * time.Second):
 		return "", fmt.Errorf("timeout waiting for a line from the child")
 	}
+}
+
+// Send writes one line to the child's standard input.
+func (c *Child) Send(t testing.TB, line string) {
+	t.Helper()
+	_, err := io.WriteString(c.In, line+"\n")
+	require.NoError(t, err, "writing to child; stderr: %s", c.Stderr.String())
+}
+
+// Wait closes the child's standard input and requires it to exit with
+// status 0.
+func (c *Child) Wait(t testing.TB) {
+	t.Helper()
+	c.In.Close()
+	require.NoError(t, c.Cmd.Wait(), "child stderr: %s", c.Stderr.String())
 }
 
 // Kill kills the child with SIGKILL and waits for it.
