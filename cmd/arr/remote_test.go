@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/arrfile/arrfile/codec/npyzst"
 	"github.com/arrfile/arrfile/codec/zstdseek"
+	"github.com/arrfile/arrfile/internal/descr"
 	"github.com/arrfile/arrfile/internal/servertest"
 	"github.com/arrfile/arrfile/npy"
 	"github.com/stretchr/testify/require"
@@ -90,6 +92,30 @@ func TestRemoteCommandsS3(t *testing.T) {
 	out, stderr, code := runArr(t, "ls", "s3://arr/up/")
 	require.Equal(t, 0, code, stderr)
 	require.Contains(t, out, "x.npy")
+	// Every array with its header, the .npy.zst's from its first frame.
+	out, stderr, code = runArr(t, "ls", "--json", "s3://arr/")
+	require.Equal(t, 0, code, stderr)
+	var ls []lsJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &ls))
+	_, xh, err := npy.ReadFile[float64](local["f8_le_2d_c.npy"])
+	require.NoError(t, err)
+	zr, err := npyzst.Open(local["z.npy.zst"])
+	require.NoError(t, err)
+	defer zr.Close()
+	want := map[string]*npy.Header{"up/x.npy": xh, "z.npy.zst": zr.Header}
+	for _, e := range ls {
+		h, ok := want[strings.TrimPrefix(e.Path, "s3://arr/")]
+		if !ok {
+			continue
+		}
+		delete(want, strings.TrimPrefix(e.Path, "s3://arr/"))
+		require.True(t, e.Complete, e.Error)
+		require.Equal(t, h.Shape, e.Shape, e.Path)
+		wd, _ := json.Marshal(descr.JSON(h.DType))
+		gd, _ := json.Marshal(e.DType)
+		require.Equal(t, string(wd), string(gd), e.Path)
+	}
+	require.Empty(t, want, out)
 
 	dir := t.TempDir()
 	for _, src := range []string{"s3://arr/up/x.npy", "s3://arr/z.npy.zst", "s3://arr/savez.npz:floats", "s3://arr/savez_compressed.npz:floats"} {
@@ -104,7 +130,7 @@ func TestRemoteCommandsS3(t *testing.T) {
 	wantSum, _, _ := runArr(t, "checksum", local["savez.npz"]+":floats")
 	gotSum, _, _ := runArr(t, "checksum", filepath.Join(dir, "floats.npy"))
 	require.Equal(t, strings.Fields(wantSum)[0], strings.Fields(gotSum)[0])
-	_, _, err := npy.ReadFile[float64](filepath.Join(dir, "x.npy"))
+	_, _, err = npy.ReadFile[float64](filepath.Join(dir, "x.npy"))
 	require.NoError(t, err)
 }
 
