@@ -10,6 +10,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/arrfile/arrfile/internal/descr"
 	"github.com/arrfile/arrfile/npy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -58,7 +59,7 @@ func TestNpzNumPyFixtures(t *testing.T) {
 				h := r.Header
 				assert.Equal(t, mem.Shape, h.Shape, mem.Key)
 				assert.Equal(t, mem.Fortran, h.FortranOrder, mem.Key)
-				wantDT, _ := json.Marshal(descrJSON(h.DType))
+				wantDT, _ := json.Marshal(descr.JSON(h.DType))
 				assert.JSONEq(t, string(mem.DType), string(wantDT), mem.Key)
 				data, err := io.ReadAll(r)
 				require.NoError(t, err, mem.Key)
@@ -69,27 +70,4 @@ func TestNpzNumPyFixtures(t *testing.T) {
 			}
 		})
 	}
-}
-
-// descrJSON returns the dtype as gen_npz.py writes NumPy's descr in the
-// manifest: a string such as "<f8", or for structured dtypes an array of
-// [name, dtype] or [name, dtype, shape] arrays.
-func descrJSON(d *npy.DType) any {
-	if !d.Structured() {
-		return d.String()
-	}
-	out := make([]any, 0, len(d.Fields))
-	for i := range d.Fields {
-		f := &d.Fields[i]
-		var name any = f.Name
-		if f.Title != "" {
-			name = []any{f.Title, f.Name}
-		}
-		item := []any{name, descrJSON(f.Type)}
-		if f.Shape != nil {
-			item = append(item, append([]int{}, f.Shape...))
-		}
-		out = append(out, item)
-	}
-	return out
 }
