@@ -5,6 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/arrfile/arrfile/codec/npyzst"
 	"github.com/arrfile/arrfile/codec/zstdseek"
@@ -78,7 +81,10 @@ func (o *Object) fetchInto(ctx context.Context, dest, key string) (*FetchResult,
 			return err
 		})
 	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}) || (len(head) >= 4 && head[0]&0xf0 == 0x50 && head[1] == 0x2a && head[2] == 0x4d && head[3] == 0x18):
-		r, err := npyzst.NewReader(o, o.size, zstdseek.WithName(o.label), zstdseek.WithConcurrency(o.cfg.concurrency))
+		// The frames are read through parts: during the fetch it serves
+		// each frame from the group of frames fetched with it.
+		parts := &partSource{o: o}
+		r, err := npyzst.NewReader(parts, o.size, zstdseek.WithName(o.label), zstdseek.WithConcurrency(min(o.cfg.concurrency, runtime.GOMAXPROCS(0))))
 		if err != nil {
 			return nil, err
 		}
@@ -95,12 +101,7 @@ func (o *Object) fetchInto(ctx context.Context, dest, key string) (*FetchResult,
 				_, err := r.WriteDataTo(&sliceWriter{b: data})
 				return err
 			}
-			d, err := r.Data()
-			if err != nil {
-				return err
-			}
-			_, err = d.ReadAt(data, 0)
-			return err
+			return o.fetchFrames(ctx, r, parts, data)
 		})
 	}
 	return nil, fmt.Errorf("%w: neither an .npy nor an .npy.zst file", npy.ErrBadMagic)
@@ -159,4 +160,137 @@ func (w *sliceWriter) Write(p []byte) (int, error) {
 	}
 	w.n += copy(w.b[w.n:], p)
 	return len(p), nil
+}
+
+// frameGroup is a run of whole consecutive frames fetched with one read:
+// compressed bytes [off, end) and decompressed bytes [dOff, dEnd).
+type frameGroup struct {
+	off, end   int64
+	dOff, dEnd int64
+}
+
+// frameGroups groups the frames of t that hold decompressed bytes [lo, hi)
+// into runs of whole frames of at most size compressed bytes each (a
+// larger frame is a group by itself).
+func frameGroups(t *zstdseek.SeekTable, lo, hi, size int64) []frameGroup {
+	var gs []frameGroup
+	for _, f := range t.Frames {
+		a, b := f.DecompressedOffset, f.DecompressedOffset+f.DecompressedSize
+		if b <= lo || a >= hi {
+			continue
+		}
+		end := f.CompressedOffset + f.CompressedSize
+		if k := len(gs) - 1; k >= 0 && gs[k].end == f.CompressedOffset && end-gs[k].off <= size {
+			gs[k].end, gs[k].dEnd = end, b
+			continue
+		}
+		gs = append(gs, frameGroup{off: f.CompressedOffset, end: end, dOff: a, dEnd: b})
+	}
+	return gs
+}
+
+// fetchFrames fills data, the data section of the seekable .npy.zst r,
+// which reads the object through parts. The frames are fetched in groups
+// of whole frames of about the part size, each group with one read (one
+// GET, resumed and checked as every read is), up to the concurrency limit
+// in parallel; as each group arrives its frames are decompressed from its
+// buffer straight into data, while the other groups download. At most
+// one group per worker is in memory: concurrency times the part size.
+func (o *Object) fetchFrames(ctx context.Context, r *npyzst.Reader, parts *partSource, data []byte) error {
+	h := r.Header
+	lo, hi := h.DataOffset, h.DataOffset+h.DataSize()
+	z := r.Zstd()
+	groups := frameGroups(z.SeekTable(), lo, hi, o.cfg.partSize)
+	var largest int64
+	for _, g := range groups {
+		largest = max(largest, g.end-g.off)
+	}
+	workers := min(int64(o.cfg.concurrency), int64(len(groups)))
+	if largest > 0 {
+		// Frames larger than a part: fewer workers, the same memory.
+		workers = max(1, min(workers, int64(o.cfg.concurrency)*o.cfg.partSize/largest))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var next atomic.Int64
+	var once sync.Once
+	var first error
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(groups) {
+					return
+				}
+				g := groups[i]
+				if n := int(g.end - g.off); cap(buf) < n {
+					buf = make([]byte, n)
+				}
+				b := buf[:g.end-g.off]
+				err := func() error {
+					if _, err := o.ReadAtContext(ctx, b, g.off); err != nil {
+						return err
+					}
+					parts.add(g.off, b)
+					defer parts.remove(g.off)
+					a, e := max(g.dOff, lo), min(g.dEnd, hi)
+					_, err := z.ReadAt(data[a-lo:e-lo], a)
+					return err
+				}()
+				if err != nil {
+					once.Do(func() { first = err; cancel() })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return first
+}
+
+// partSource is the io.ReaderAt a fetch reads an .npy.zst through: reads
+// that lie within a group of frames being decompressed are served from
+// the group's buffer, the others (opening, seek table) from the object.
+type partSource struct {
+	o    *Object
+	mu   sync.RWMutex
+	bufs []block
+}
+
+func (p *partSource) add(off int64, b []byte) {
+	p.mu.Lock()
+	p.bufs = append(p.bufs, block{off: off, data: b})
+	p.mu.Unlock()
+}
+
+func (p *partSource) remove(off int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, b := range p.bufs {
+		if b.off == off {
+			p.bufs = append(p.bufs[:i], p.bufs[i+1:]...)
+			return
+		}
+	}
+}
+
+// ReadAt implements io.ReaderAt.
+func (p *partSource) ReadAt(q []byte, off int64) (int, error) {
+	p.mu.RLock()
+	for _, b := range p.bufs {
+		if off >= b.off && off+int64(len(q)) <= b.off+int64(len(b.data)) {
+			n := copy(q, b.data[off-b.off:])
+			p.mu.RUnlock()
+			return n, nil
+		}
+	}
+	p.mu.RUnlock()
+	return p.o.ReadAt(q, off)
 }

@@ -1,0 +1,185 @@
+package remote
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/arrfile/arrfile/codec/npyzst"
+	"github.com/arrfile/arrfile/codec/zstdseek"
+	"github.com/arrfile/arrfile/internal/servertest"
+	"github.com/arrfile/arrfile/npy"
+)
+
+// makeRandomZst returns the .npy and .npy.zst (64 KiB frames) of n uniform
+// random float64 values, which compress by a few percent only.
+func makeRandomZst(t testing.TB, n int) (raw, z []byte) {
+	t.Helper()
+	v := make([]float64, n)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range v {
+		v[i] = r.Float64()
+	}
+	var b, zb bytes.Buffer
+	if err := npy.Write(&b, v); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := npyzst.Compress(&zb, bytes.NewReader(b.Bytes()), zstdseek.WithFrameSize(64<<10)); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes(), zb.Bytes()
+}
+
+// wantGroups counts the GETs of a fetch of the frames of z in groups of
+// whole frames of at most part compressed bytes, written out plainly.
+func wantGroups(t *testing.T, z []byte, part int64) (groups, frames int) {
+	t.Helper()
+	zr, err := zstdseek.NewReader(bytes.NewReader(z), int64(len(z)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cur int64 = -1
+	for _, f := range zr.SeekTable().Frames {
+		if f.DecompressedSize == 0 {
+			continue
+		}
+		frames++
+		if cur >= 0 && cur+f.CompressedSize <= part {
+			cur += f.CompressedSize
+			continue
+		}
+		groups++
+		cur = f.CompressedSize
+	}
+	return groups, frames
+}
+
+// checkFetched fails unless dest holds the array of raw.
+func checkFetched(t *testing.T, dest string, raw []byte) {
+	t.Helper()
+	want, _, err := npy.Read[float64](bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := npy.ReadFile[float64](dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d elements, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("element %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestFetchZstGroups: a fetch of an .npy.zst costs the opening GET, the
+// seek table's suffix GET and one GET per group of whole frames of about
+// the part size, not one per frame.
+func TestFetchZstGroups(t *testing.T) {
+	raw, z := makeRandomZst(t, 600_000) // 4.8 MB in 74 frames of 64 KiB
+	f := newFake(t, z)
+	const part = 512 << 10
+	groups, frames := wantGroups(t, z, part)
+	if groups*4 > frames {
+		t.Fatalf("test data: %d groups of %d frames", groups, frames)
+	}
+	dest := filepath.Join(t.TempDir(), "a.npy")
+	res, err := Fetch(ctxT(t), f.url("a.npy.zst"), dest, WithPartSize(part), WithConcurrency(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFetched(t, dest, raw)
+	if want := int64(2 + groups); res.Requests != want || f.count() != want {
+		t.Fatalf("%d requests (%d at the server), want 2 + %d groups of frames (%d frames): %q", res.Requests, f.count(), groups, frames, f.ranges)
+	}
+	for _, r := range f.ranges[2:] {
+		var a, b int64
+		if _, err := fmt.Sscanf(r, "bytes=%d-%d", &a, &b); err != nil || b-a+1 > part {
+			t.Fatalf("range %q: more than a part (%v)", r, err)
+		}
+	}
+}
+
+// TestFetchZstFaults: a body cut inside a grouped part of an .npy.zst
+// fetch is resumed, and an object replaced during the fetch is ErrChanged,
+// never a mix.
+func TestFetchZstFaults(t *testing.T) {
+	raw, z := makeRandomZst(t, 600_000)
+	const part = 512 << 10
+	groups, _ := wantGroups(t, z, part)
+	t.Run("cut inside a group", func(t *testing.T) {
+		f := newFake(t, z)
+		p := servertest.NewProxy(t, f.srv.URL)
+		// Open, seek table, then groups: the second group's body is cut
+		// half-way.
+		p.Inject(servertest.GETs, servertest.Pass, servertest.Pass, servertest.Pass, servertest.Cut)
+		dest := filepath.Join(t.TempDir(), "a.npy")
+		res, err := Fetch(ctxT(t), p.URL+"/a.npy.zst", dest, WithPartSize(part), WithConcurrency(1), WithBackoff(time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkFetched(t, dest, raw)
+		if want := int64(2 + groups + 1); res.Requests != want {
+			t.Fatalf("%d requests, want %d (one resumed): %q", res.Requests, want, p.Log())
+		}
+		log := p.Log()
+		cut, resumed := log[3], log[4]
+		if cut[strings.LastIndexByte(cut, '-'):] != resumed[strings.LastIndexByte(resumed, '-'):] || cut == resumed {
+			t.Fatalf("cut %q resumed as %q, want the rest of the same range", cut, resumed)
+		}
+	})
+	t.Run("replaced during the fetch", func(t *testing.T) {
+		f := newFake(t, z)
+		other := bytes.Clone(z)
+		other[len(other)/2] ^= 1
+		var n atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if n.Add(1) == 4 {
+				f.set(other)
+			}
+			f.serve(w, r)
+		}))
+		defer srv.Close()
+		dest := filepath.Join(t.TempDir(), "a.npy")
+		_, err := Fetch(ctxT(t), srv.URL+"/a.npy.zst", dest, WithPartSize(part), WithConcurrency(2), WithBackoff(time.Millisecond))
+		if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), srv.URL) {
+			t.Fatalf("%v, want ErrChanged naming the URL", err)
+		}
+		if _, _, err := npy.ReadFile[float64](dest); err == nil {
+			t.Fatal("a failed fetch published dest")
+		}
+	})
+}
+
+// TestS3FetchZstCut: against versitygw, a body cut inside a grouped part
+// of an .npy.zst fetch is resumed from where it stopped, with the ETag of
+// the opening as If-Match.
+func TestS3FetchZstCut(t *testing.T) {
+	_, p := s3Setup(t)
+	raw, z := makeRandomZst(t, 600_000)
+	upload(t, "r.npy.zst", z)
+	const part = 512 << 10
+	groups, _ := wantGroups(t, z, part)
+	p.Reset()
+	p.Inject(servertest.GETs, servertest.Pass, servertest.Pass, servertest.Cut, servertest.Pass, servertest.Cut)
+	dest := filepath.Join(t.TempDir(), "r.npy")
+	res, err := Fetch(ctxT(t), "s3://arr/r.npy.zst", dest, WithPartSize(part), WithBackoff(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFetched(t, dest, raw)
+	if want := int64(2 + groups + 2); res.Requests != want || p.Requests() != want {
+		t.Fatalf("%d requests (%d at the proxy), want %d (two resumed): %q", res.Requests, p.Requests(), want, p.Log())
+	}
+}
