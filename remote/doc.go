@@ -33,7 +33,7 @@
 // runs (zip headers, a deflated member read through a small buffer, rows
 // printed one by one). Other reads are single-range GETs; a large read
 // is split into parts (8 MiB by default) sent in parallel, up to a
-// concurrency limit (3 per core by default) shared by all reads of the
+// concurrency limit (DefaultConcurrency) shared by all reads of the
 // Object. ReadRanges merges ranges closer than a gap threshold into one
 // request. A request never asks for several ranges: object stores answer
 // that with the whole object.

@@ -169,6 +169,41 @@ type frameGroup struct {
 	dOff, dEnd int64
 }
 
+// groupPart is the part size for the groups of frames of a fetch of n
+// compressed bytes: the part size, or less for an object smaller than
+// two parts per request in flight (down to 1 MiB), so that a smaller
+// fetch still has groups for every request in flight and decompresses
+// the first groups while the others download.
+func (o *Object) groupPart(n int64) int64 {
+	ps := o.cfg.partSize
+	return max(min(ps, 1<<20), min(ps, n/int64(2*o.cfg.concurrency)))
+}
+
+// groupSize is the most compressed bytes of a group of frames for part
+// size ps: a little more than a part, so that four 2 MiB frames stored
+// raw (a few bytes over 2 MiB each) still make one 8 MiB group.
+func groupSize(ps int64) int64 { return ps + ps/64 }
+
+// readGroup reads the compressed bytes of a group of frames at off: the
+// bytes of the opening request from memory, the rest with one GET (a
+// group of one frame larger than that in parallel parts).
+func (o *Object) readGroup(ctx context.Context, b []byte, off int64) error {
+	if o.closed.Load() {
+		return ErrClosed
+	}
+	if off < int64(len(o.head)) {
+		k := copy(b, o.head[off:])
+		b, off = b[k:], off+int64(k)
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	if int64(len(b)) > groupSize(o.cfg.partSize) {
+		return o.fill(ctx, b, off)
+	}
+	return o.getRange(ctx, b, off)
+}
+
 // frameGroups groups the frames of t that hold decompressed bytes [lo, hi)
 // into runs of whole frames of at most size compressed bytes each (a
 // larger frame is a group by itself).
@@ -200,7 +235,7 @@ func (o *Object) fetchFrames(ctx context.Context, r *npyzst.Reader, parts *partS
 	h := r.Header
 	lo, hi := h.DataOffset, h.DataOffset+h.DataSize()
 	z := r.Zstd()
-	groups := frameGroups(z.SeekTable(), lo, hi, o.cfg.partSize)
+	groups := frameGroups(z.SeekTable(), lo, hi, groupSize(o.groupPart(o.size)))
 	var largest int64
 	for _, g := range groups {
 		largest = max(largest, g.end-g.off)
@@ -232,7 +267,7 @@ func (o *Object) fetchFrames(ctx context.Context, r *npyzst.Reader, parts *partS
 				}
 				b := buf[:g.end-g.off]
 				err := func() error {
-					if _, err := o.ReadAtContext(ctx, b, g.off); err != nil {
+					if err := o.readGroup(ctx, b, g.off); err != nil {
 						return err
 					}
 					parts.add(g.off, b)

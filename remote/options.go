@@ -28,6 +28,14 @@ const (
 	// that are fetched with one GET (the gap's bytes are read and dropped).
 	// See docs/remote.md for how it was chosen.
 	DefaultMergeGap = 256 << 10
+	// DefaultConcurrency is the least default number of requests in
+	// flight (WithConcurrency; 3 per core where that is more). Over a
+	// long-distance link each connection's rate is bounded by its TCP
+	// window and round-trip time rather than by the cores, so a large
+	// read needs many streams whatever the core count: 16 keep 16 parts of
+	// 8 MiB in flight. Only large reads (Fetch, Put, a ReadAt or ReadRanges
+	// of many parts) have that many requests to send.
+	DefaultConcurrency = 16
 	// DefaultRetries is how many times a failed request is retried.
 	DefaultRetries = 5
 	// DefaultTimeout bounds one request (one attempt), body included.
@@ -68,7 +76,7 @@ type config struct {
 
 func newConfig(opts []Option) (*config, error) {
 	c := &config{
-		concurrency: max(4, 3*runtime.GOMAXPROCS(0)),
+		concurrency: max(DefaultConcurrency, 3*runtime.GOMAXPROCS(0)),
 		partSize:    DefaultPartSize,
 		headSize:    DefaultHeadSize,
 		tailSize:    DefaultTailSize,
@@ -94,8 +102,8 @@ func newConfig(opts []Option) (*config, error) {
 }
 
 // WithConcurrency sets how many requests an Object (or a Fetch or Put)
-// has in flight at most. Range 1 to 1024; default 3 per core, at least 4
-// (object stores reach their throughput with 2-3 streams per core).
+// has in flight at most. Range 1 to 1024; default DefaultConcurrency, or
+// 3 per core where that is more.
 func WithConcurrency(n int) Option {
 	return func(c *config) error {
 		if n < 1 || n > 1024 {

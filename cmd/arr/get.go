@@ -33,7 +33,7 @@ has not changed (same ETag) downloads nothing. A progress bar is shown on a
 terminal unless --quiet.`,
 	setup: func(fs *flag.FlagSet, e *env) func([]string) int {
 		quiet := fs.Bool("quiet", false, "no progress bar")
-		fs.IntVar(&e.threads, "threads", 0, "requests in flight at once (`N`, default: 3 per core)")
+		fs.IntVar(&e.threads, "threads", 0, "requests in flight at once (`N`, default: 16, or 3 per core if more)")
 		return func(args []string) int {
 			if len(args) < 1 || len(args) > 2 {
 				return e.usageError("want URL [DEST]")
@@ -63,7 +63,7 @@ appears only when complete, and a failed or interrupted upload is aborted so
 that no parts remain.`,
 	setup: func(fs *flag.FlagSet, e *env) func([]string) int {
 		quiet := fs.Bool("quiet", false, "no progress bar")
-		fs.IntVar(&e.threads, "threads", 0, "parts uploaded at once (`N`, default: 3 per core)")
+		fs.IntVar(&e.threads, "threads", 0, "parts uploaded at once (`N`, default: 16, or 3 per core if more)")
 		return func(args []string) int {
 			if len(args) != 2 {
 				return e.usageError("want FILE URL")
