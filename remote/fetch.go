@@ -245,6 +245,16 @@ func (o *Object) fetchFrames(ctx context.Context, r *npyzst.Reader, parts *partS
 		// Frames larger than a part: fewer workers, the same memory.
 		workers = max(1, min(workers, int64(o.cfg.concurrency)*o.cfg.partSize/largest))
 	}
+	decode := func(g frameGroup, b []byte) error {
+		parts.add(g.off, b)
+		defer parts.remove(g.off)
+		a, e := max(g.dOff, lo), min(g.dEnd, hi)
+		_, err := z.ReadAt(data[a-lo:e-lo], a)
+		return err
+	}
+	if o.noRange {
+		return o.streamGroups(ctx, groups, decode)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var next atomic.Int64
@@ -266,16 +276,10 @@ func (o *Object) fetchFrames(ctx context.Context, r *npyzst.Reader, parts *partS
 					buf = make([]byte, n)
 				}
 				b := buf[:g.end-g.off]
-				err := func() error {
-					if err := o.readGroup(ctx, b, g.off); err != nil {
-						return err
-					}
-					parts.add(g.off, b)
-					defer parts.remove(g.off)
-					a, e := max(g.dOff, lo), min(g.dEnd, hi)
-					_, err := z.ReadAt(data[a-lo:e-lo], a)
-					return err
-				}()
+				err := o.readGroup(ctx, b, g.off)
+				if err == nil {
+					err = decode(g, b)
+				}
 				if err != nil {
 					once.Do(func() { first = err; cancel() })
 					return
@@ -288,6 +292,57 @@ func (o *Object) fetchFrames(ctx context.Context, r *npyzst.Reader, parts *partS
 		first = ctx.Err()
 	}
 	return first
+}
+
+// streamGroups reads the groups of frames, in order, from one GET of the
+// whole object, for a server that ignores Range (where each range read
+// would stream the object from its start again), handing each group to
+// decode as it arrives. A cut body is fetched again and the groups
+// already decoded are skipped.
+func (o *Object) streamGroups(ctx context.Context, groups []frameGroup, decode func(frameGroup, []byte) error) error {
+	next := 0
+	var buf []byte
+	var derr error // decode errors are not retried
+	err := o.withSlot(ctx, func() error {
+		return o.retry(ctx, func(actx context.Context) (bool, error) {
+			rep, err := o.be.get(actx, "", o.v)
+			if err != nil {
+				return false, err
+			}
+			defer rep.body.Close()
+			if err := o.check(rep, 0, o.size); err != nil {
+				return false, err
+			}
+			var pos int64
+			progress := false
+			for ; next < len(groups); next++ {
+				g := groups[next]
+				if _, err := io.CopyN(io.Discard, rep.body, g.off-pos); err != nil {
+					return progress, err
+				}
+				if n := int(g.end - g.off); cap(buf) < n {
+					buf = make([]byte, n)
+				}
+				b := buf[:g.end-g.off]
+				if k, err := io.ReadFull(rep.body, b); err != nil {
+					return progress || k > 0, err
+				}
+				if o.cfg.progress != nil {
+					o.cfg.progress(int64(len(b)))
+				}
+				pos = g.end
+				if derr = decode(g, b); derr != nil {
+					return false, nil
+				}
+				progress = true
+			}
+			return false, nil
+		})
+	})
+	if derr != nil {
+		return derr
+	}
+	return err
 }
 
 // partSource is the io.ReaderAt a fetch reads an .npy.zst through: reads

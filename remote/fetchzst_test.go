@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -182,5 +183,53 @@ func TestS3FetchZstCut(t *testing.T) {
 	checkFetched(t, dest, raw)
 	if want := int64(2 + groups + 2); res.Requests != want || p.Requests() != want {
 		t.Fatalf("%d requests (%d at the proxy), want %d (two resumed): %q", res.Requests, p.Requests(), want, p.Log())
+	}
+}
+
+// TestFetchZstIgnoresRange: from a server that ignores Range (nginx behind
+// a proxy that strips it), an .npy.zst is fetched from one stream of the
+// object after the opening and the seek table's stream, not one stream per
+// group; a body cut in the middle is streamed again, skipping the groups
+// already decompressed.
+func TestFetchZstIgnoresRange(t *testing.T) {
+	h := servertest.StartHTTP(t)
+	p := servertest.NewProxy(t, h.URL)
+	raw, z := makeRandomZst(t, 600_000)
+	if err := os.WriteFile(filepath.Join(h.Root, "a.npy.zst"), z, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.Always(servertest.IgnoreRange)
+	defer p.Always(servertest.Pass)
+	const part = 512 << 10
+	groups, _ := wantGroups(t, z, part)
+	var streams int64
+	for _, cut := range []bool{false, true} {
+		p.Reset()
+		if cut {
+			// The opening, the seek table's reads, then the stream: cut.
+			fs := make([]servertest.Fault, streams)
+			for i := range fs {
+				fs[i] = servertest.IgnoreRange
+			}
+			fs[streams-1] = servertest.Cut // no Range to strip
+			p.Inject(servertest.GETs, fs...)
+		}
+		dest := filepath.Join(t.TempDir(), "a.npy")
+		res, err := Fetch(ctxT(t), p.URL+"/a.npy.zst", dest, WithPartSize(part), WithBackoff(time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkFetched(t, dest, raw)
+		if !cut {
+			streams = res.Requests
+			t.Logf("%d requests: %q", streams, p.Log())
+			// The opening, one stream for the seek table at the end (kept
+			// as the tail), one stream for the frames.
+			if streams != 3 {
+				t.Fatalf("%d requests for %d groups, want 3: %q", streams, groups, p.Log())
+			}
+		} else if res.Requests != streams+1 {
+			t.Fatalf("cut stream: %d requests, want %d: %q", res.Requests, streams+1, p.Log())
+		}
 	}
 }

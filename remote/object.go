@@ -328,13 +328,14 @@ func (o *Object) readAhead(ctx context.Context, q []byte, off int64) error {
 }
 
 // tailFor returns the cached end of the object, fetching it first (one
-// suffix GET) when a small read [off, off+n) falls within the last
+// suffix GET, or one stream of the object from a server that ignores
+// Range) when a small read [off, off+n) falls within the last
 // WithTailSize bytes: the seek table of an .npy.zst or the directory of an
 // .npz is read as several small reads from the end.
 func (o *Object) tailFor(ctx context.Context, off, n int64) ([]byte, int64, error) {
 	o.tailMu.Lock()
 	defer o.tailMu.Unlock()
-	if o.tail != nil || o.noRange {
+	if o.tail != nil {
 		return o.tail, o.tailOff, nil
 	}
 	headEnd := int64(len(o.head))
