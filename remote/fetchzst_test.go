@@ -18,6 +18,7 @@ import (
 	"github.com/arrfile/arrfile/codec/zstdseek"
 	"github.com/arrfile/arrfile/internal/servertest"
 	"github.com/arrfile/arrfile/npy"
+	"github.com/klauspost/compress/zstd"
 )
 
 // makeRandomZst returns the .npy and .npy.zst (64 KiB frames) of n uniform
@@ -231,5 +232,75 @@ func TestFetchZstIgnoresRange(t *testing.T) {
 		} else if res.Requests != streams+1 {
 			t.Fatalf("cut stream: %d requests, want %d: %q", res.Requests, streams+1, p.Log())
 		}
+	}
+}
+
+// TestFetchZstLayouts: frames that hold the header and the first data
+// together and do not end on element boundaries, an empty array, and a
+// plain zstd file (no seek table) all fetch to the same array.
+func TestFetchZstLayouts(t *testing.T) {
+	raw, _ := makeRandomZst(t, 100_000)
+	empty, _ := makeNpy(t, 0)
+	seekable := func(b []byte, frame int) []byte {
+		var out bytes.Buffer
+		w, err := zstdseek.NewWriter(&out, zstdseek.WithFrameSize(frame))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
+	}
+	plain := func(b []byte) []byte {
+		e, err := zstd.NewWriter(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		return e.EncodeAll(b, nil)
+	}
+	for _, c := range []struct {
+		name string
+		raw  []byte
+		z    []byte
+	}{
+		{"frames across the header", raw, seekable(raw, 100_003)},
+		{"empty array", empty, seekable(empty, 1<<20)},
+		{"plain zstd", raw, plain(raw)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake(t, c.z)
+			dest := filepath.Join(t.TempDir(), "a.npy")
+			if _, err := Fetch(ctxT(t), f.url("a.npy.zst"), dest, WithPartSize(256<<10)); err != nil {
+				t.Fatal(err)
+			}
+			checkFetched(t, dest, c.raw)
+		})
+	}
+}
+
+// TestFetchZstCorrupt: a damaged frame fails the fetch with the decoder's
+// error naming the URL, and nothing is published.
+func TestFetchZstCorrupt(t *testing.T) {
+	_, z := makeRandomZst(t, 300_000)
+	zr, err := zstdseek.NewReader(bytes.NewReader(z), int64(len(z)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := zr.SeekTable().Frames[len(zr.SeekTable().Frames)/2]
+	bad := bytes.Clone(z)
+	bad[fr.CompressedOffset+fr.CompressedSize/2] ^= 0x40
+	f := newFake(t, bad)
+	dest := filepath.Join(t.TempDir(), "a.npy")
+	_, err = Fetch(ctxT(t), f.url("a.npy.zst"), dest, WithPartSize(256<<10))
+	if !errors.Is(err, zstdseek.ErrCorrupt) && !errors.Is(err, zstdseek.ErrChecksum) || !strings.Contains(err.Error(), f.url("a.npy.zst")) {
+		t.Fatalf("%v, want a zstdseek error naming the URL", err)
+	}
+	if _, err := os.Stat(dest); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("dest after a failed fetch: %v", err)
 	}
 }
