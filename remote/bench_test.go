@@ -51,7 +51,8 @@ func BenchmarkRangeGET(b *testing.B) {
 // TestRemoteBench measures the figures of docs/benchmarks.md (remote
 // section) when ARRFILE_REMOTE_BENCH is set (it is not a timed test: it
 // asserts nothing about speed). ARRFILE_REMOTE_BENCH_MIB sets the array
-// size (default 1024); the files go to $ARRFILE_DIR or /dev/shm.
+// size (default 1024); the files go to $ARRFILE_DIR or /dev/shm. Each
+// loopback figure is the better of two runs; the WAN ones are single runs.
 func TestRemoteBench(t *testing.T) {
 	if os.Getenv("ARRFILE_REMOTE_BENCH") == "" {
 		t.Skip("set ARRFILE_REMOTE_BENCH=1 to run the remote benchmarks")
@@ -121,6 +122,9 @@ func TestRemoteBench(t *testing.T) {
 	npyzst.Compress(&rzb, bytes.NewReader(rbuf.Bytes()), zstdseek.WithLevel(1))
 	os.WriteFile(filepath.Join(dir, "bytes.npy.zst"), rzb.Bytes(), 0o644)
 	rbuf, rzb = bytes.Buffer{}, bytes.Buffer{}
+	// The fixtures' write-back to disk would slow whichever read comes
+	// first.
+	exec.Command("sync").Run()
 
 	ctx := context.Background()
 	timeIt := func(name string, fn func() error) time.Duration {
@@ -131,6 +135,11 @@ func TestRemoteBench(t *testing.T) {
 		d := time.Since(t0)
 		t.Logf("%-40s %8.3f s", name, d.Seconds())
 		return d
+	}
+	// best runs fn twice and returns the faster time: on a shared
+	// machine the better of two is the steadier figure.
+	best := func(name string, fn func() error) time.Duration {
+		return min(timeIt(name, fn), timeIt(name, fn))
 	}
 	curl := func(endpoint, key, dest string) func() error {
 		return func() error {
@@ -153,13 +162,13 @@ func TestRemoteBench(t *testing.T) {
 		}
 	}
 	t.Logf("array: %d MiB of float64", mib)
-	dCurl := timeIt("curl GET .npy -> shm", curl(s.Endpoint, "big.npy", filepath.Join(out, "curl.npy")))
+	dCurl := best("curl GET .npy -> shm", curl(s.Endpoint, "big.npy", filepath.Join(out, "curl.npy")))
 	os.Remove(filepath.Join(out, "curl.npy"))
-	dGet := timeIt("Fetch .npy -> shm", fetch("s3://arr/big.npy", filepath.Join(out, "a.npy")))
-	dZst := timeIt("Fetch .npy.zst (incompressible) -> shm", fetch("s3://arr/big.npy.zst", filepath.Join(out, "b.npy")))
-	dBytes := timeIt("Fetch .npy.zst (random bytes) -> shm", fetch("s3://arr/bytes.npy.zst", filepath.Join(out, "e.npy")))
-	dSmall := timeIt("Fetch .npy (compressible) -> shm", fetch("s3://arr/small.npy", filepath.Join(out, "c.npy")))
-	dSmallZ := timeIt("Fetch .npy.zst (compressible) -> shm", fetch("s3://arr/small.npy.zst", filepath.Join(out, "d.npy")))
+	dGet := best("Fetch .npy -> shm", fetch("s3://arr/big.npy", filepath.Join(out, "a.npy")))
+	dZst := best("Fetch .npy.zst (incompressible) -> shm", fetch("s3://arr/big.npy.zst", filepath.Join(out, "b.npy")))
+	dBytes := best("Fetch .npy.zst (random bytes) -> shm", fetch("s3://arr/bytes.npy.zst", filepath.Join(out, "e.npy")))
+	dSmall := best("Fetch .npy (compressible) -> shm", fetch("s3://arr/small.npy", filepath.Join(out, "c.npy")))
+	dSmallZ := best("Fetch .npy.zst (compressible) -> shm", fetch("s3://arr/small.npy.zst", filepath.Join(out, "d.npy")))
 	t.Logf("curl/get %.2f, zst/npy incompressible %.2f (random bytes %.2f), zst/npy compressible %.2f", dCurl.Seconds()/dGet.Seconds(), dZst.Seconds()/dGet.Seconds(), dBytes.Seconds()/dGet.Seconds(), dSmallZ.Seconds()/dSmall.Seconds())
 
 	// One element of the .npy.zst against downloading the object.
