@@ -151,6 +151,17 @@ func TestLyingSeekTable(t *testing.T) {
 	_, err = br.ReadAt(p, 2)
 	require.NoError(t, err)
 	assert.Equal(t, "llo", string(p))
+	// An empty read at the boundary of two frames with a skippable frame
+	// between them reads nothing (it used to panic), and reads across it
+	// skip it.
+	br = newReader(t, seekable(t, [][]byte{frame, skip, frame}, []int64{5, 0, 5}, nil))
+	n, err := br.ReadAt(nil, 5)
+	assert.Equal(t, 0, n)
+	assert.NoError(t, err)
+	p = make([]byte, 4)
+	_, err = br.ReadAt(p, 3)
+	require.NoError(t, err)
+	assert.Equal(t, "lohe", string(p))
 }
 
 func TestFrameLimits(t *testing.T) {

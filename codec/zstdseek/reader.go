@@ -373,6 +373,12 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 		}
 		return 0, io.EOF
 	}
+	if len(p) == 0 {
+		// No frame to find: at a boundary with empty or skippable frames
+		// between the frame ending at off and the one starting there,
+		// frameAt(off) would come after frameAt(off-1).
+		return 0, nil
+	}
 	end := min(size, off+int64(len(p)))
 	first, last := r.frameAt(off), r.frameAt(end-1)
 	errs := make([]error, last-first+1)
