@@ -211,7 +211,8 @@ func frameGroups(t *zstdseek.SeekTable, lo, hi, size int64) []frameGroup {
 	var gs []frameGroup
 	for _, f := range t.Frames {
 		a, b := f.DecompressedOffset, f.DecompressedOffset+f.DecompressedSize
-		if b <= lo || a >= hi {
+		if a == b || b <= lo || a >= hi {
+			// Skippable and empty frames hold no data: not fetched.
 			continue
 		}
 		end := f.CompressedOffset + f.CompressedSize

@@ -304,3 +304,55 @@ func TestFetchZstCorrupt(t *testing.T) {
 		t.Fatalf("dest after a failed fetch: %v", err)
 	}
 }
+
+// TestFetchZstSkippable: a skippable frame between data frames (user
+// metadata, say) is not downloaded by a fetch.
+func TestFetchZstSkippable(t *testing.T) {
+	raw, _ := makeRandomZst(t, 100_000)
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	h, err := npy.ReadHeader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The header in a frame of its own (as npyzst writes it), then the
+	// data in two frames around a 1 MiB skippable frame.
+	ho, half := int(h.DataOffset), len(raw)/2
+	hf := enc.EncodeAll(raw[:ho], nil)
+	a, b := enc.EncodeAll(raw[ho:half], nil), enc.EncodeAll(raw[half:], nil)
+	skip := make([]byte, 8+1<<20)
+	copy(skip, []byte{0x50, 0x2a, 0x4d, 0x18})
+	skip[4], skip[5], skip[6] = 0, 0, 0x10 // 1 MiB of content
+	var z []byte
+	z = append(append(append(append(z, hf...), a...), skip...), b...)
+	st := &zstdseek.SeekTable{Frames: []zstdseek.Frame{
+		{CompressedSize: int64(len(hf)), DecompressedSize: int64(ho)},
+		{CompressedSize: int64(len(a)), DecompressedSize: int64(half - ho)},
+		{CompressedSize: int64(len(skip))},
+		{CompressedSize: int64(len(b)), DecompressedSize: int64(len(raw) - half)},
+	}}
+	if z, err = st.AppendBinary(z); err != nil {
+		t.Fatal(err)
+	}
+	f := newFake(t, z)
+	dest := filepath.Join(t.TempDir(), "a.npy")
+	if _, err := Fetch(ctxT(t), f.url("a.npy.zst"), dest, WithPartSize(256<<10)); err != nil {
+		t.Fatal(err)
+	}
+	checkFetched(t, dest, raw)
+	var fetched int64
+	for _, r := range f.ranges {
+		var s, e int64
+		if _, err := fmt.Sscanf(r, "bytes=%d-%d", &s, &e); err == nil {
+			fetched += e - s + 1
+		} else if _, err := fmt.Sscanf(r, "bytes=-%d", &s); err == nil {
+			fetched += s
+		}
+	}
+	if want := int64(len(a)+len(b)) + 2*DefaultHeadSize; fetched > want {
+		t.Fatalf("%d bytes fetched, want at most %d without the skippable frame: %q", fetched, want, f.ranges)
+	}
+}
