@@ -132,6 +132,12 @@ func FuzzReader(f *testing.F) {
 		if werr == nil && n != r.Size() {
 			t.Fatalf("WriteTo wrote %d bytes, Size is %d", n, r.Size())
 		}
+		// An empty read at any frame boundary reads nothing.
+		for _, f := range r.SeekTable().Frames {
+			if m, err := r.ReadAt(nil, f.DecompressedOffset); m != 0 || err != nil {
+				t.Fatalf("empty ReadAt at %d: %d, %v", f.DecompressedOffset, m, err)
+			}
+		}
 		// Differential: ReadAt in chunks must agree with WriteTo.
 		chunks := &hashWriter{h: xxhash.New()}
 		p := make([]byte, 1<<16)
