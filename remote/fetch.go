@@ -33,8 +33,11 @@ type FetchResult struct {
 // never see a partial array, and every local process can then map it.
 //
 // An .npy's data is fetched in parallel parts written straight into the
-// new file's mapping; an .npy.zst is decompressed frame by frame, in
-// parallel, straight into it. dest gets the array's dtype, order and shape;
+// new file's mapping. An .npy.zst's frames are fetched in groups of whole
+// frames of about the part size, one GET per group, in parallel, and each
+// group is decompressed straight into the mapping as it arrives, while
+// the others download; at most one group per request in flight is held
+// in memory. dest gets the array's dtype, order and shape;
 // its header is written as NumPy writes it.
 //
 // Where the filesystem keeps extended attributes, dest records the URL and
