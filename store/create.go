@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/arrfile/arrfile/internal/atomicfile"
 	"github.com/arrfile/arrfile/mmfile"
@@ -190,21 +191,28 @@ func (s *Store) recycle(w *Writer, hb []byte, total int64) (ok bool, err error) 
 	if len(fits) == 0 {
 		return false, nil
 	}
-	// Smallest first.
+	// Smallest first; of equal sizes the most recently pooled, whose
+	// pages a parking reader is the likeliest to have mapped still.
+	slices.Reverse(fits)
 	for i := 1; i < len(fits); i++ {
 		for j := i; j > 0 && fits[j].size < fits[j-1].size; j-- {
 			fits[j], fits[j-1] = fits[j-1], fits[j]
 		}
 	}
+	s.forgetVerdicts(pool)
 	// The file left its name before it came to the pool, so whoever has
 	// it open or mapped now had it before: a lease (or /proc) sees them.
+	// The exclusive lock comes first and stays until the file has its
+	// temporary name, so no reference appears while the openers are
+	// judged (a parking Store's Get takes one before it reuses a mapping).
+	scanned := false
 	for _, p := range fits {
 		f, err := os.OpenFile(p.path, os.O_RDWR, 0)
 		if err != nil {
 			continue
 		}
 		fi, err := f.Stat()
-		if err != nil || idOf(fi) != p.id || s.usedByOthers(f, fi, true) {
+		if err != nil || idOf(fi) != p.id {
 			f.Close()
 			continue
 		}
@@ -212,6 +220,11 @@ func (s *Store) recycle(w *Writer, hb []byte, total int64) (ok bool, err error) 
 			f.Close()
 			continue
 		}
+		if s.usedByOthers(f, fi, true) && !s.onlyParked(f, p, &scanned) {
+			f.Close()
+			continue
+		}
+		delete(s.verdicts, p.path)
 		tmp := filepath.Join(s.dir, "."+w.key+ext+"."+randomName()+".arrtmp")
 		if err := setLive(f); err != nil {
 			f.Close()

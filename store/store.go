@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/arrfile/arrfile/internal/atomicfile"
@@ -58,6 +59,19 @@ type Options struct {
 	// (see mmfile.CreateOptions.NoSync); memory-backed folders are never
 	// synced.
 	NoSync bool
+	// ParkFiles, if positive, turns parking on (Linux): Release keeps up
+	// to ParkFiles mappings of released arrays, with their descriptors,
+	// and a later Get of the same file (the key again, or a recycled file
+	// published under another key) reuses the mapping, whose pages are
+	// mapped already, after checking that the key names that file and its
+	// header is the mapping's. Producers recycle a pooled file that only
+	// parked mappings keep (see docs/store.md); evicting it they skip,
+	// as any mapped file. ParkBytes bounds the parked mappings' bytes; 0
+	// means PoolBytes. The least recently parked go first; Close unmaps
+	// them all. Off by default: each parked mapping keeps a descriptor
+	// and a mapping open and its pages in memory.
+	ParkFiles int
+	ParkBytes int64
 }
 
 // Store is a folder of arrays by key. Its methods may be called from
@@ -72,6 +86,13 @@ type Store struct {
 	cands            []candidate // eviction order from the last listing (under the lock)
 	inUse            map[fileID][]int
 	inUseAt          time.Time
+	dev              uint64            // the folder's device
+	verdicts         map[string]fileID // pooled files (by pool path) that only parking Stores held when pooled (under the lock)
+
+	pmu         sync.Mutex // guards the parked mappings
+	parked      []*parked  // least recently parked first
+	parkedBytes int64
+	closed      bool
 }
 
 // Open opens the store in folder dir ("" means mmfile.DefaultDir()),
@@ -93,6 +114,9 @@ func Open(dir string, opt *Options) (*Store, error) {
 		if s.spill, err = prepareDir(o.SpillDir); err != nil {
 			return nil, err
 		}
+	}
+	if fi, err := os.Stat(s.dir); err == nil {
+		s.dev = idOf(fi).dev
 	}
 	s.pool = filepath.Join(s.dir, poolName)
 	if err := os.MkdirAll(s.pool, 0o755); err != nil {
@@ -137,6 +161,12 @@ func Open(dir string, opt *Options) (*Store, error) {
 	if s.opt.PoolFiles == 0 {
 		s.opt.PoolFiles = 16
 	}
+	if s.opt.ParkBytes <= 0 {
+		s.opt.ParkBytes = s.opt.PoolBytes
+		if s.opt.ParkBytes <= 0 {
+			s.opt.ParkBytes = s.capacity / 4
+		}
+	}
 	if s.opt.RecycleMin <= 0 {
 		s.opt.RecycleMin = 1 << 20
 	}
@@ -180,9 +210,13 @@ func prepareDir(dir string) (string, error) {
 	return abs, nil
 }
 
-// Close closes the store's ledger. References (Ref) and writers stay
-// valid; the Store must not be used afterwards.
-func (s *Store) Close() error { return s.ledger.Close() }
+// Close unmaps the parked mappings and closes the store's ledger.
+// References (Ref) and writers stay valid (a Ref released afterwards is
+// unmapped, not parked); the Store must not be used afterwards.
+func (s *Store) Close() error {
+	s.closeParked()
+	return s.ledger.Close()
+}
 
 // Dir returns the store's folder; SpillDir its spill folder ("" if none).
 func (s *Store) Dir() string      { return s.dir }
@@ -297,6 +331,8 @@ type Ref struct {
 	a         *mmfile.Array
 	key, path string
 	spilled   bool
+	s         *Store // the parking Store, nil if Release unmaps
+	done      atomic.Bool
 }
 
 // Array returns the mapped array (valid until Release).
@@ -310,13 +346,24 @@ func (r *Ref) Path() string { return r.path }
 // Spilled reports whether the array was mapped from the spill folder.
 func (r *Ref) Spilled() bool { return r.spilled }
 
-// Release unmaps the array and drops the reference. Calling it again
-// returns an error wrapping fs.ErrClosed.
-func (r *Ref) Release() error { return r.a.Close() }
+// Release unmaps the array and drops the reference; a parking Store
+// (Options.ParkFiles) may keep the mapping instead, without the
+// reference, for a later Get: the Array must not be used after Release
+// either way. Calling it again returns an error wrapping fs.ErrClosed.
+func (r *Ref) Release() error {
+	if !r.done.CompareAndSwap(false, true) {
+		return &fs.PathError{Op: "release", Path: r.path, Err: fs.ErrClosed}
+	}
+	if r.s != nil && r.s.park(r.a) {
+		return nil
+	}
+	return r.a.Close()
+}
 
 // Get maps the array stored under key read-only and takes a reference on
 // it (see Ref). An array evicted to the spill folder is mapped from there.
-// Get records the use for the least-recently-used order of eviction.
+// With parking, a parked mapping of the key's file is reused. Get records
+// the use for the least-recently-used order of eviction.
 func (s *Store) Get(key string) (*Ref, error) {
 	path := s.Path(key)
 	if err := checkKey(key); err != nil {
@@ -330,6 +377,12 @@ func (s *Store) Get(key string) (*Ref, error) {
 		for _, p := range []string{path, s.spillPath(key)} {
 			if p == "" {
 				continue
+			}
+			if p == path {
+				if r := s.unpark(key, p); r != nil {
+					touch(p)
+					return r, nil
+				}
 			}
 			a, err := mmfile.Open(p, mmfile.ReadOnly, nil)
 			if errors.Is(err, fs.ErrNotExist) {
@@ -349,7 +402,7 @@ func (s *Store) Get(key string) (*Ref, error) {
 				break
 			}
 			touch(p)
-			return &Ref{a: a, key: key, path: p, spilled: p != path}, nil
+			return s.newRef(a, key, p, p != path), nil
 		}
 		if !retry {
 			break
@@ -417,6 +470,7 @@ func (s *Store) Delete(key string) error {
 			if err := os.Rename(path, dst); err != nil {
 				return err
 			}
+			s.judgePooled(f, fi, dst)
 			return s.trimPool()
 		}
 		if err := os.Remove(path); err != nil {

@@ -140,6 +140,12 @@ func times(fi os.FileInfo) (atime, ctime time.Time) {
 // fileID identifies a file across paths.
 type fileID struct{ dev, ino uint64 }
 
+// linked reports whether the file still has a name (it was not removed).
+func linked(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return !ok || st.Nlink > 0
+}
+
 func idOf(fi os.FileInfo) fileID {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return fileID{uint64(st.Dev), st.Ino}

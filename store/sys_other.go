@@ -32,3 +32,16 @@ func fsInfo(dir string) (free, total int64, ok bool) { return 0, 0, false }
 func scanProcs(dirs []string) map[fileID][]int { return map[fileID][]int{} }
 
 func soleOpener(f *os.File) (sole, known bool) { return false, false }
+
+// No parking without the locks that mark it (Options.ParkFiles is
+// ignored).
+const canPark = false
+
+func parkLock(f *os.File) error  { return nil }
+func parkLocked(f *os.File) bool { return false }
+func linked(fi os.FileInfo) bool { return true }
+
+type openers struct{}
+
+func (o *openers) onlyParked(id fileID, size int64) bool      { return false }
+func scanOpeners(dir string, dev uint64, skipFD int) *openers { return nil }
