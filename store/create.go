@@ -24,7 +24,8 @@ type Writer struct {
 	s         *Store
 	key, path string
 	a         *mmfile.Array
-	recycled  *os.File // the file of a recycled array (a.File()), nil for a new one
+	recycled  *os.File // the file of a recycled array (a.File(), or not if own), nil for a new one
+	own       bool     // a is a parked writer mapping on a descriptor of its own
 	tmp       string   // its temporary name
 	cost      int64
 	done      bool
@@ -150,6 +151,12 @@ func (w *Writer) Publish() error {
 		w.abort()
 		return &fs.PathError{Op: "publish", Path: w.path, Err: unwrapPath(err)}
 	}
+	if w.own {
+		w.recycled.Close()
+	}
+	if w.recycled != nil && s.parkWriter(w.a) {
+		return nil
+	}
 	return w.a.Close()
 }
 
@@ -166,6 +173,9 @@ func (w *Writer) Abort() error {
 func (w *Writer) abort() {
 	if w.recycled != nil {
 		os.Remove(w.tmp)
+	}
+	if w.own {
+		w.recycled.Close()
 	}
 	w.a.Close() // removes a new array's temporary
 	w.s.locked(func() error { return w.s.writeUsed(w.s.readUsed() - w.cost) })
@@ -200,6 +210,7 @@ func (s *Store) recycle(w *Writer, hb []byte, total int64) (ok bool, err error) 
 		}
 	}
 	s.forgetVerdicts(pool)
+	s.readyFirst(fits)
 	// The file left its name before it came to the pool, so whoever has
 	// it open or mapped now had it before: a lease (or /proc) sees them.
 	// The exclusive lock comes first and stays until the file has its
@@ -207,56 +218,77 @@ func (s *Store) recycle(w *Writer, hb []byte, total int64) (ok bool, err error) 
 	// judged (a parking Store's Get takes one before it reuses a mapping).
 	scanned := false
 	for _, p := range fits {
-		f, err := os.OpenFile(p.path, os.O_RDWR, 0)
-		if err != nil {
+		if v := s.verdictOf(p); v != nil && !v.over() {
+			// Not while the look is under way (it must not see this
+			// descriptor): a producer that outruns the looks gets a new
+			// file, and a stream turns over as many pooled files as it
+			// takes for the look at the oldest to be over.
 			continue
 		}
-		fi, err := f.Stat()
-		if err != nil || idOf(fi) != p.id {
-			f.Close()
-			continue
+		if ok, err := s.recycleFile(w, hb, total, p, &scanned); ok || err != nil {
+			return ok, err
 		}
-		if free, err := tryExclusive(f); err != nil || !free {
-			f.Close()
-			continue
-		}
-		if s.usedByOthers(f, fi, true) && !s.onlyParked(f, p, &scanned) {
-			f.Close()
-			continue
-		}
-		delete(s.verdicts, p.path)
-		tmp := filepath.Join(s.dir, "."+w.key+ext+"."+randomName()+".arrtmp")
-		if err := setLive(f); err != nil {
-			f.Close()
-			continue
-		}
-		if err := os.Rename(p.path, tmp); err != nil {
-			f.Close()
-			continue
-		}
-		unlockRef(f)
-		fail := func(err error) (bool, error) {
-			os.Remove(tmp)
-			f.Close()
-			s.writeUsed(s.readUsed() - cost(p.size))
-			return false, err
-		}
-		if p.size != total {
-			if err := f.Truncate(total); err != nil {
-				return fail(err)
-			}
-		}
-		if _, err := f.WriteAt(hb, 0); err != nil {
-			return fail(err)
-		}
-		a, err := mmfile.OpenFile(f, mmfile.ReadWrite, nil)
-		if err != nil {
-			os.Remove(tmp)
-			s.writeUsed(s.readUsed() - cost(p.size))
-			return false, err
-		}
-		w.a, w.recycled, w.tmp = a, f, tmp
-		return true, s.writeUsed(s.readUsed() - cost(p.size) + w.cost)
 	}
 	return false, nil
+}
+
+// recycleFile makes w's array from the pooled file p if no process but
+// parked mappings holds, opens or maps it.
+func (s *Store) recycleFile(w *Writer, hb []byte, total int64, p poolFile, scanned *bool) (ok bool, err error) {
+	f, err := os.OpenFile(p.path, os.O_RDWR, 0)
+	if err != nil {
+		return false, nil
+	}
+	fi, err := f.Stat()
+	if err != nil || idOf(fi) != p.id {
+		f.Close()
+		return false, nil
+	}
+	if free, err := tryExclusive(f); err != nil || !free {
+		f.Close()
+		return false, nil
+	}
+	if s.usedByOthers(f, fi, true) && !s.onlyParked(f, p, scanned) {
+		f.Close()
+		return false, nil
+	}
+	s.forgetVerdict(p.path)
+	tmp := filepath.Join(s.dir, "."+w.key+ext+"."+randomName()+".arrtmp")
+	if err := setLive(f); err != nil {
+		f.Close()
+		return false, nil
+	}
+	if err := os.Rename(p.path, tmp); err != nil {
+		f.Close()
+		return false, nil
+	}
+	unlockRef(f)
+	fail := func(err error) (bool, error) {
+		os.Remove(tmp)
+		f.Close()
+		s.writeUsed(s.readUsed() - cost(p.size))
+		return false, err
+	}
+	if p.size != total {
+		if err := f.Truncate(total); err != nil {
+			return fail(err)
+		}
+	}
+	if _, err := f.WriteAt(hb, 0); err != nil {
+		return fail(err)
+	}
+	if a := s.unparkWriter(p.id, total, hb); a != nil {
+		// This Store's own mapping from the file's last use: its pages
+		// are mapped for writing already.
+		w.a, w.recycled, w.own, w.tmp = a, f, true, tmp
+		return true, s.writeUsed(s.readUsed() - cost(p.size) + w.cost)
+	}
+	a, err := mmfile.OpenFile(f, mmfile.ReadWrite, nil)
+	if err != nil {
+		os.Remove(tmp)
+		s.writeUsed(s.readUsed() - cost(p.size))
+		return false, err
+	}
+	w.a, w.recycled, w.tmp = a, f, tmp
+	return true, s.writeUsed(s.readUsed() - cost(p.size) + w.cost)
 }

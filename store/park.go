@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"io"
 	"os"
 	"slices"
@@ -30,14 +31,25 @@ type parked struct {
 	size int64 // the file's size when parked: the bytes mapped
 }
 
+// parkMin is the smallest array whose mapping is parked: a smaller one
+// maps in microseconds, and parking it would only cost producers their
+// looks at /proc.
+const parkMin = 1 << 20
+
 // parking reports whether Release parks.
 func (s *Store) parking() bool { return canPark && s.opt.ParkFiles > 0 }
+
+// parkable reports whether a's mapping is worth parking.
+func parkable(a *mmfile.Array) bool {
+	h := a.Header()
+	return h.DataOffset+h.DataSize() >= parkMin
+}
 
 // newRef returns the Ref of a mapped and held array; with parking it puts
 // the park mark on the descriptor, so that Release may park it.
 func (s *Store) newRef(a *mmfile.Array, key, p string, spilled bool) *Ref {
 	r := &Ref{a: a, key: key, path: p, spilled: spilled}
-	if s.parking() && !spilled {
+	if s.parking() && !spilled && parkable(a) {
 		if f, err := a.File(); err == nil && parkLock(f) == nil {
 			r.s = s
 		}
@@ -48,7 +60,23 @@ func (s *Store) newRef(a *mmfile.Array, key, p string, spilled bool) *Ref {
 // park keeps a released array's mapping; false if it cannot (the store
 // is closed, the file was removed, or this Store parks it already), and
 // the caller closes it.
-func (s *Store) park(a *mmfile.Array) bool {
+func (s *Store) park(a *mmfile.Array) bool { return s.parkIn(&s.parked, a) }
+
+// parkWriter keeps the read-write mapping of a published recycled array,
+// with the park mark, for the next recycle of its file by this Store.
+func (s *Store) parkWriter(a *mmfile.Array) bool {
+	if !s.parking() || !parkable(a) {
+		return false
+	}
+	if f, err := a.File(); err != nil || parkLock(f) != nil {
+		return false
+	}
+	return s.parkIn(&s.wparked, a)
+}
+
+// parkIn keeps a in the list of parked mappings *list (parked or
+// wparked), each bounded by ParkFiles and ParkBytes.
+func (s *Store) parkIn(list *[]*parked, a *mmfile.Array) bool {
 	f, err := a.File()
 	if err != nil {
 		return false
@@ -59,38 +87,65 @@ func (s *Store) park(a *mmfile.Array) bool {
 	}
 	e := &parked{a: a, id: idOf(fi), size: fi.Size()}
 	s.pmu.Lock()
-	if s.closed || slices.ContainsFunc(s.parked, func(x *parked) bool { return x.id == e.id }) {
+	if s.closed || slices.ContainsFunc(*list, func(x *parked) bool { return x.id == e.id }) {
 		s.pmu.Unlock()
 		return false
 	}
 	unlockRef(f) // the park mark stays
-	s.parked = append(s.parked, e)
-	s.parkedBytes += cost(e.size)
+	*list = append(*list, e)
 	// Drop mappings of files removed since (evicted, dropped from the
 	// pool: only this mapping keeps their pages), then the least recently
 	// parked while over the bounds.
 	var drop []*parked
-	keep := s.parked[:0]
-	for _, x := range s.parked {
+	keep := (*list)[:0]
+	for _, x := range *list {
 		if xi, err := fileOf(x.a).Stat(); err != nil || !linked(xi) {
 			drop = append(drop, x)
-			s.parkedBytes -= cost(x.size)
 			continue
 		}
 		keep = append(keep, x)
 	}
-	s.parked = keep
-	for len(s.parked) > 0 && (len(s.parked) > s.opt.ParkFiles || s.parkedBytes > s.opt.ParkBytes) {
-		drop = append(drop, s.parked[0])
-		s.parkedBytes -= cost(s.parked[0].size)
-		s.parked = s.parked[1:]
+	*list = keep
+	for len(*list) > 0 && (len(*list) > s.opt.ParkFiles || parkedBytes(*list) > s.opt.ParkBytes) {
+		drop = append(drop, (*list)[0])
+		*list = (*list)[1:]
 	}
-	kept := slices.Contains(s.parked, e)
+	kept := slices.Contains(*list, e)
 	s.pmu.Unlock()
 	for _, x := range drop {
 		x.a.Close()
 	}
 	return kept || slices.Contains(drop, e) // a dropped e is closed already
+}
+
+// unparkWriter returns this Store's parked read-write mapping of the file
+// id, if it maps total bytes with the header hb; nil otherwise.
+func (s *Store) unparkWriter(id fileID, total int64, hb []byte) *mmfile.Array {
+	s.pmu.Lock()
+	i := slices.IndexFunc(s.wparked, func(x *parked) bool { return x.id == id })
+	var e *parked
+	if i >= 0 {
+		e = s.wparked[i]
+		s.wparked = slices.Delete(s.wparked, i, i+1)
+	}
+	s.pmu.Unlock()
+	if e == nil {
+		return nil
+	}
+	h, err := npy.ReadHeader(bytes.NewReader(hb))
+	if err == nil && e.size == total && sameHeader(h, e.a.Header()) {
+		return e.a
+	}
+	e.a.Close()
+	return nil
+}
+
+// parkedBytes is the bytes a list of parked mappings maps.
+func parkedBytes(list []*parked) (n int64) {
+	for _, x := range list {
+		n += cost(x.size)
+	}
+	return n
 }
 
 func fileOf(a *mmfile.Array) *os.File { f, _ := a.File(); return f }
@@ -113,7 +168,6 @@ func (s *Store) unpark(key, p string) *Ref {
 	if i >= 0 {
 		e = s.parked[i]
 		s.parked = slices.Delete(s.parked, i, i+1)
-		s.parkedBytes -= cost(e.size)
 	}
 	s.pmu.Unlock()
 	if e == nil {
@@ -145,19 +199,20 @@ func (s *Store) stillFits(e *parked, f *os.File, p string) bool {
 		return false
 	}
 	h, err := npy.ReadHeader(io.NewSectionReader(f, 0, e.size))
-	if err != nil {
-		return false
-	}
-	old := e.a.Header()
-	return h.DataOffset+h.DataSize() == e.size && h.DataOffset == old.DataOffset &&
-		h.DType.String() == old.DType.String() && h.FortranOrder == old.FortranOrder && slices.Equal(h.Shape, old.Shape)
+	return err == nil && h.DataOffset+h.DataSize() == e.size && sameHeader(h, e.a.Header())
+}
+
+// sameHeader reports whether two headers describe the same layout.
+func sameHeader(h, old *npy.Header) bool {
+	return h.DataOffset == old.DataOffset && h.DType.String() == old.DType.String() &&
+		h.FortranOrder == old.FortranOrder && slices.Equal(h.Shape, old.Shape)
 }
 
 // closeParked unmaps every parked mapping and stops parking.
 func (s *Store) closeParked() {
 	s.pmu.Lock()
-	all := s.parked
-	s.parked, s.parkedBytes, s.closed = nil, 0, true
+	all := append(s.parked, s.wparked...)
+	s.parked, s.wparked, s.closed = nil, nil, true
 	s.pmu.Unlock()
 	for _, x := range all {
 		x.a.Close()
@@ -172,34 +227,115 @@ func (s *Store) closeParked() {
 // descriptors with the mark, and the mappings of one whole file each,
 // then once no reference is held (the exclusive lock is granted) every
 // opener left is a parked mapping that no one reads: the file may be
-// recycled. The look is taken at Delete, when the file comes to the pool
-// (recorded in verdicts for this process's later Creates), or else at
-// the Create.
+// recycled. The look is taken after Delete, in the background, when the
+// file has come to the pool (its verdict kept for this process's later
+// Creates), or else at the Create.
 
-// judgePooled records whether the file f (info fi), just moved to the
-// pool as dst, is held only by parking Stores. The store lock is held.
-func (s *Store) judgePooled(f *os.File, fi os.FileInfo, dst string) {
-	if !canPark || !parkLocked(f) {
-		return
+// verdict is the outcome of a look at a pooled file's openers.
+type verdict struct {
+	id   fileID
+	size int64
+	ok   bool          // only parked mappings (set before done is closed)
+	done chan struct{} // closed when the look is over
+}
+
+// over reports whether the look is over.
+func (v *verdict) over() bool {
+	select {
+	case <-v.done:
+		return true
+	default:
+		return false
 	}
-	if scanOpeners(s.dir, s.dev, int(f.Fd())).onlyParked(idOf(fi), fi.Size()) {
-		if s.verdicts == nil {
-			s.verdicts = map[string]fileID{}
+}
+
+// judgeLater has the openers of the file id of size bytes, just moved to
+// the pool as dst, looked at in the background. One goroutine at a time
+// looks, once for all the files queued meanwhile.
+func (s *Store) judgeLater(dst string, id fileID, size int64) {
+	v := &verdict{id: id, size: size, done: make(chan struct{})}
+	s.vmu.Lock()
+	defer s.vmu.Unlock()
+	if s.verdicts == nil {
+		s.verdicts = map[string]*verdict{}
+	}
+	s.verdicts[dst] = v
+	s.judgeQueue = append(s.judgeQueue, v)
+	if !s.judgeBusy {
+		s.judgeBusy = true
+		s.judging.Add(1)
+		go s.judge()
+	}
+}
+
+func (s *Store) judge() {
+	defer s.judging.Done()
+	for {
+		s.vmu.Lock()
+		q := s.judgeQueue
+		s.judgeQueue = nil
+		if len(q) == 0 {
+			s.judgeBusy = false
+			s.vmu.Unlock()
+			return
 		}
-		s.verdicts[dst] = idOf(fi)
+		s.vmu.Unlock()
+		o := scanOpeners(s.dir, s.dev, -1)
+		for _, v := range q {
+			v.ok = o.onlyParked(v.id, v.size)
+			close(v.done)
+		}
+	}
+}
+
+// verdictOf returns the verdict on the pooled file p, nil if none.
+func (s *Store) verdictOf(p poolFile) *verdict {
+	s.vmu.Lock()
+	defer s.vmu.Unlock()
+	if v := s.verdicts[p.path]; v != nil && v.id == p.id {
+		return v
+	}
+	return nil
+}
+
+// readyFirst moves, among the pooled files of each size (fits is sorted
+// by size), those with a favourable verdict to the front, keeping the
+// order otherwise.
+func (s *Store) readyFirst(fits []poolFile) {
+	ready := func(p poolFile) bool {
+		v := s.verdictOf(p)
+		return v != nil && v.over() && v.ok
+	}
+	for i := 0; i < len(fits); {
+		j := i
+		for j < len(fits) && fits[j].size == fits[i].size {
+			j++
+		}
+		run := fits[i:j]
+		var a, b []poolFile
+		for _, p := range run {
+			if ready(p) {
+				a = append(a, p)
+			} else {
+				b = append(b, p)
+			}
+		}
+		copy(run, append(a, b...))
+		i = j
 	}
 }
 
 // onlyParked reports whether the pooled file p, open as f with the
 // exclusive lock granted and another opener seen, is held only by parked
-// mappings: by the verdict of its Delete, or else by one look at /proc
-// per Create (scanned). The store lock is held.
+// mappings: by a favourable verdict of the look after its Delete, or
+// else by one look at /proc per Create (scanned). The store lock is
+// held.
 func (s *Store) onlyParked(f *os.File, p poolFile, scanned *bool) bool {
 	if !canPark || !parkLocked(f) {
 		return false
 	}
-	if id, ok := s.verdicts[p.path]; ok && id == p.id {
-		return true
+	if v := s.verdictOf(p); v != nil && v.over() && v.ok {
+		return true // an unfavourable one is looked at again: its blocker may be gone
 	}
 	if *scanned {
 		return false
@@ -210,6 +346,8 @@ func (s *Store) onlyParked(f *os.File, p poolFile, scanned *bool) bool {
 
 // forgetVerdicts drops the verdicts of files no longer in the pool.
 func (s *Store) forgetVerdicts(pool []poolFile) {
+	s.vmu.Lock()
+	defer s.vmu.Unlock()
 	if len(s.verdicts) == 0 {
 		return
 	}
@@ -222,4 +360,11 @@ func (s *Store) forgetVerdicts(pool []poolFile) {
 			delete(s.verdicts, k)
 		}
 	}
+}
+
+// forgetVerdict drops the verdict on the pool file at path.
+func (s *Store) forgetVerdict(path string) {
+	s.vmu.Lock()
+	delete(s.verdicts, path)
+	s.vmu.Unlock()
 }

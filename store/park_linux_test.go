@@ -141,7 +141,7 @@ func TestParkerDoesNotBlockReuse(t *testing.T) {
 	s, err := Open(dir, &Options{RecycleMin: 4096})
 	require.NoError(t, err)
 	defer s.Close()
-	const n = 64 << 10
+	const n = 128 << 10 // 1 MiB: parked (parkMin)
 	putChecked(t, s, "a", n, 1)
 	ch := startHelper(t, "park", dir, "4")
 	fmt.Fprintln(ch.In, "get a")
@@ -150,12 +150,14 @@ func TestParkerDoesNotBlockReuse(t *testing.T) {
 	ch.Expect(t, "released")
 
 	require.NoError(t, s.Delete("a"))
+	s.judging.Wait() // the look at its openers, which Delete starts
 	assert.True(t, createRecycled(t, s, "b", n, 2), "a parked mapping does not block reuse")
 	fmt.Fprintln(ch.In, "get b")
 	ch.Expect(t, fmt.Sprint("ok 1 1 ", first(2))) // the parked mapping, the new array
 
 	// Held (the reference), it blocks reuse.
 	require.NoError(t, s.Delete("b"))
+	s.judging.Wait() // the look at its openers, which Delete starts
 	assert.False(t, createRecycled(t, s, "c", n, 3), "a held file is not reused")
 	fmt.Fprintln(ch.In, "release b")
 	ch.Expect(t, "released")
@@ -176,7 +178,7 @@ func TestPlainReaderBlocksReuse(t *testing.T) {
 	s, err := Open(dir, &Options{RecycleMin: 4096})
 	require.NoError(t, err)
 	defer s.Close()
-	const n = 64 << 10
+	const n = 128 << 10 // 1 MiB: parked (parkMin)
 	for _, reader := range []string{"map", "get"} {
 		t.Run(reader, func(t *testing.T) {
 			putChecked(t, s, "a", n, 1)
@@ -198,6 +200,7 @@ func TestPlainReaderBlocksReuse(t *testing.T) {
 				other.Expect(t, fmt.Sprint("ok 1 0 ", first(1)))
 			}
 			require.NoError(t, s.Delete("a"))
+			s.judging.Wait() // the look at its openers, which Delete starts
 			w, err := s.Create("b", u8(n))
 			require.NoError(t, err)
 			assert.False(t, w.Recycled(), "a file a plain reader maps is not reused")
@@ -210,6 +213,7 @@ func TestPlainReaderBlocksReuse(t *testing.T) {
 			parker.In.Close()
 			require.NoError(t, parker.Cmd.Wait())
 			require.NoError(t, s.Delete("b"))
+			s.judging.Wait() // the look at its openers, which Delete starts
 		})
 	}
 }
@@ -222,7 +226,7 @@ func TestNumPyAndParker(t *testing.T) {
 	s, err := Open(dir, &Options{RecycleMin: 4096})
 	require.NoError(t, err)
 	defer s.Close()
-	const n = 64 << 10
+	const n = 128 << 10 // 1 MiB: parked (parkMin)
 	putChecked(t, s, "a", n, 1)
 	parker := startHelper(t, "park", dir, "4")
 	fmt.Fprintln(parker.In, "get a")
@@ -237,6 +241,7 @@ sys.stdin.readline()
 	ch := startCmd(t, osexec.Command(py, "-c", script, s.Path("a")))
 	ch.Expect(t, "1")
 	require.NoError(t, s.Delete("a"))
+	s.judging.Wait() // the look at its openers, which Delete starts
 	for i := range 2 {
 		w, err := s.Create("b"+strconv.Itoa(i), u8(n))
 		require.NoError(t, err)
@@ -257,12 +262,13 @@ func TestParkerKilled(t *testing.T) {
 	s, err := Open(dir, &Options{RecycleMin: 4096})
 	require.NoError(t, err)
 	defer s.Close()
-	const n = 64 << 10
+	const n = 128 << 10 // 1 MiB: parked (parkMin)
 	putChecked(t, s, "a", n, 1)
 	parker := startHelper(t, "park", dir, "4")
 	fmt.Fprintln(parker.In, "get a")
 	parker.Expect(t, fmt.Sprint("ok 1 0 ", first(1)))
 	require.NoError(t, s.Delete("a"))
+	s.judging.Wait() // the look at its openers, which Delete starts
 	w, err := s.Create("b", u8(n))
 	require.NoError(t, err)
 	assert.False(t, w.Recycled(), "held")
@@ -285,7 +291,7 @@ func TestParkRevalidates(t *testing.T) {
 	p, err := Open(dir, &Options{ParkFiles: 4})
 	require.NoError(t, err)
 	defer p.Close()
-	const n = 64 << 10
+	const n = 128 << 10 // 1 MiB: parked (parkMin)
 	putChecked(t, s, "a", n, 1)
 	r := getChecked(t, p, "a")
 	a := r.Array()
@@ -298,6 +304,7 @@ func TestParkRevalidates(t *testing.T) {
 	require.NoError(t, r.Release())
 
 	require.NoError(t, s.Delete("a"))
+	s.judging.Wait() // the look at its openers, which Delete starts
 	h := u8(n)
 	h.Shape = []int{n / 2, 2}
 	w, err := s.Create("b", h)
@@ -322,7 +329,7 @@ func TestParkBounded(t *testing.T) {
 	s, err := Open(dir, &Options{RecycleMin: 4096})
 	require.NoError(t, err)
 	defer s.Close()
-	const n = 16 << 10
+	const n = 128 << 10
 	size := cost(128 + n*8)
 	for _, c := range []struct {
 		files int
@@ -345,7 +352,7 @@ func TestParkBounded(t *testing.T) {
 		for i, e := range p.parked {
 			assert.Equal(t, ids[5-c.want+i], e.id, "the newest are kept")
 		}
-		assert.LessOrEqual(t, p.parkedBytes, p.opt.ParkBytes)
+		assert.LessOrEqual(t, parkedBytes(p.parked), p.opt.ParkBytes)
 		require.NoError(t, p.Close())
 		fds, maps := usesUnder(dir)
 		assert.Zero(t, fds)
@@ -355,23 +362,43 @@ func TestParkBounded(t *testing.T) {
 		}
 	}
 
-	// Many cycles: recycled, reused, no leak.
+	// Small arrays are not parked.
 	p, err := Open(dir, &Options{ParkFiles: 4})
 	require.NoError(t, err)
+	putChecked(t, s, "small", 1<<10, 1)
+	r := getChecked(t, p, "small")
+	require.NoError(t, r.Release())
+	assert.Empty(t, p.parked)
+	require.NoError(t, p.Close())
+	require.NoError(t, s.Delete("small"))
+
+	// Many cycles, producer and reader parking: recycled, both mappings
+	// reused, no leak.
+	p, err = Open(dir, &Options{ParkFiles: 4})
+	require.NoError(t, err)
 	defer p.Close()
+	sp, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4})
+	require.NoError(t, err)
+	defer sp.Close()
 	seen := map[*mmfile.Array]bool{}
-	var recycled, reused int
+	var recycled, reused, rewritten int
 	const cycles = 200
 	for i := range cycles {
 		k := "c" + strconv.Itoa(i)
-		if createRecycled(t, s, k, n, uint64(i)) {
+		w, err := sp.Create(k, u8(n))
+		require.NoError(t, err)
+		v, err := mmfile.Slice[uint64](w.Array())
+		require.NoError(t, err)
+		fill(v, uint64(i))
+		if w.Recycled() {
 			recycled++
-		} else {
-			u, _ := s.Usage()
-			t.Logf("cycle %d not recycled: %+v", i, u)
 		}
+		if w.own {
+			rewritten++
+		}
+		require.NoError(t, w.Publish())
 		r := getChecked(t, p, k)
-		v, err := mmfile.Slice[uint64](r.Array())
+		v, err = mmfile.Slice[uint64](r.Array())
 		require.NoError(t, err)
 		require.Equal(t, first(uint64(i)), v[0])
 		if seen[r.Array()] {
@@ -379,11 +406,18 @@ func TestParkBounded(t *testing.T) {
 		}
 		seen[r.Array()] = true
 		require.NoError(t, r.Release())
-		require.NoError(t, s.Delete(k))
+		require.NoError(t, sp.Delete(k))
+		sp.judging.Wait()
 	}
 	assert.GreaterOrEqual(t, recycled, cycles-6)
 	assert.GreaterOrEqual(t, reused, cycles-6)
+	assert.GreaterOrEqual(t, rewritten, cycles-6, "the producer writes through its parked mapping")
 	fds, maps := usesUnder(dir)
-	assert.LessOrEqual(t, fds, 4)
-	assert.LessOrEqual(t, maps, 4)
+	assert.LessOrEqual(t, fds, 8)
+	assert.LessOrEqual(t, maps, 8)
+	require.NoError(t, p.Close())
+	require.NoError(t, sp.Close())
+	fds, maps = usesUnder(dir)
+	assert.Zero(t, fds)
+	assert.Zero(t, maps)
 }

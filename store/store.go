@@ -60,16 +60,19 @@ type Options struct {
 	// synced.
 	NoSync bool
 	// ParkFiles, if positive, turns parking on (Linux): Release keeps up
-	// to ParkFiles mappings of released arrays, with their descriptors,
-	// and a later Get of the same file (the key again, or a recycled file
-	// published under another key) reuses the mapping, whose pages are
-	// mapped already, after checking that the key names that file and its
-	// header is the mapping's. Producers recycle a pooled file that only
-	// parked mappings keep (see docs/store.md); evicting it they skip,
-	// as any mapped file. ParkBytes bounds the parked mappings' bytes; 0
-	// means PoolBytes. The least recently parked go first; Close unmaps
-	// them all. Off by default: each parked mapping keeps a descriptor
-	// and a mapping open and its pages in memory.
+	// to ParkFiles mappings of released arrays of 1 MiB or more, with
+	// their descriptors, and a later Get of the same file (the key again,
+	// or a recycled file published under another key) reuses the mapping,
+	// whose pages are mapped already, after checking that the key names
+	// that file and its header is the mapping's; likewise Publish keeps
+	// up to ParkFiles read-write mappings of recycled arrays for this
+	// Store's next Create in the same file. Producers recycle a pooled
+	// file that only parked mappings keep (see docs/store.md); evicting,
+	// they skip it as any mapped file. ParkBytes bounds the bytes of
+	// each kind of parked mapping; 0 means PoolBytes. The least recently
+	// parked go first; Close unmaps them all. Off by default: each parked
+	// mapping keeps a descriptor and a mapping open and its pages in
+	// memory, and producers must look in /proc to recycle its file.
 	ParkFiles int
 	ParkBytes int64
 }
@@ -86,13 +89,18 @@ type Store struct {
 	cands            []candidate // eviction order from the last listing (under the lock)
 	inUse            map[fileID][]int
 	inUseAt          time.Time
-	dev              uint64            // the folder's device
-	verdicts         map[string]fileID // pooled files (by pool path) that only parking Stores held when pooled (under the lock)
+	dev              uint64 // the folder's device
 
-	pmu         sync.Mutex // guards the parked mappings
-	parked      []*parked  // least recently parked first
-	parkedBytes int64
-	closed      bool
+	vmu        sync.Mutex          // guards verdicts, judgeQueue, judgeBusy
+	verdicts   map[string]*verdict // on pooled files parking Stores held, by pool path
+	judgeQueue []*verdict          // waiting for the next look
+	judgeBusy  bool                // a goroutine is looking
+	judging    sync.WaitGroup      // that goroutine
+
+	pmu     sync.Mutex // guards the parked mappings
+	parked  []*parked  // released read-only mappings, least recently parked first
+	wparked []*parked  // read-write mappings of published recycled arrays
+	closed  bool
 }
 
 // Open opens the store in folder dir ("" means mmfile.DefaultDir()),
@@ -214,6 +222,7 @@ func prepareDir(dir string) (string, error) {
 // References (Ref) and writers stay valid (a Ref released afterwards is
 // unmapped, not parked); the Store must not be used afterwards.
 func (s *Store) Close() error {
+	s.judging.Wait()
 	s.closeParked()
 	return s.ledger.Close()
 }
@@ -470,7 +479,9 @@ func (s *Store) Delete(key string) error {
 			if err := os.Rename(path, dst); err != nil {
 				return err
 			}
-			s.judgePooled(f, fi, dst)
+			if canPark && parkLocked(f) {
+				s.judgeLater(dst, idOf(fi), fi.Size())
+			}
 			return s.trimPool()
 		}
 		if err := os.Remove(path); err != nil {

@@ -19,7 +19,11 @@ import (
 // resident already), copies its slice in and publishes; the consumer gets
 // the key from the store, sums the mapped array and releases it, and the
 // producer deletes the key, which returns the file to the pool for the
-// next array. Each row has a store of its own, removed after the row.
+// next array. Both stores park their mappings (store.Options.ParkFiles):
+// the producer's Create of a recycled file writes through the mapping it
+// wrote the file's last array through, the consumer's Get reuses the
+// mapping it read it through, both with their page tables filled. Each
+// row has a store of its own, removed after the row.
 
 func init() {
 	consumers["npy-tmpfs-recycled"] = consumeStore
@@ -27,8 +31,8 @@ func init() {
 		Name:    "npy-tmpfs-recycled",
 		Folder:  folderShm,
 		Kind:    kindGo,
-		Desc:    "producer writes its slice into an array of a store in --shm-dir (store.Create, a recycled file when one is free), publishes, consumer gets it by key and releases it, producer deletes it (back to the pool)",
-		MemNeed: func(s int64) int64 { return 2 * s }, // the array and the pooled file of the previous one
+		Desc:    "producer writes its slice into an array of a store in --shm-dir (store.Create, a recycled file when one is free), publishes, consumer gets it by key (reusing its parked mapping of a recycled file) and releases it, producer deletes it (back to the pool)",
+		MemNeed: func(s int64) int64 { return 4 * s }, // the array and the pooled files of those before
 		Run:     runNpyRecycled,
 	}
 	at := slices.IndexFunc(allTransports, func(t *transport) bool { return t.Name == "npy-tmpfs-inplace" }) + 1
@@ -52,7 +56,7 @@ func (b *bench) recycleStore() (*store.Store, error) {
 	dir := filepath.Join(b.shmRun, fmt.Sprintf("store%d", b.seq))
 	// Every array's file is recycled, however small (the tests' tiny
 	// arrays too); tmpfs is never synced anyway.
-	s, err := store.Open(dir, &store.Options{RecycleMin: 1, NoSync: true})
+	s, err := store.Open(dir, &store.Options{RecycleMin: 1, NoSync: true, ParkFiles: parkedMaps})
 	if err != nil {
 		return nil, err
 	}
@@ -128,14 +132,15 @@ func runNpyRecycled(b *bench, ds *dataSet, n int) (measurement, error) {
 }
 
 // consumeStore gets req.Key from the store in folder req.Path (opened
-// once per worker and folder), sums the mapped array and keeps the
-// reference until the next release.
+// once per worker and folder, parking up to parkedMaps released
+// mappings), sums the mapped array and keeps the reference until the next
+// release.
 func consumeStore(w *worker, req *request, _ io.Reader) (reply, error) {
 	t0 := time.Now()
 	s := w.stores[req.Path]
 	if s == nil {
 		var err error
-		if s, err = store.Open(req.Path, nil); err != nil {
+		if s, err = store.Open(req.Path, &store.Options{ParkFiles: parkedMaps}); err != nil {
 			return reply{}, err
 		}
 		if w.stores == nil {
@@ -150,6 +155,11 @@ func consumeStore(w *worker, req *request, _ io.Reader) (reply, error) {
 	w.release = append(w.release, func() { ref.Release() })
 	return sumMapped(ref.Array(), req, t0)
 }
+
+// parkedMaps is how many mappings the producer's and the consumer's
+// stores park: a stream turns over two pooled files, or a few more while
+// the producer outruns the store's looks at who holds them.
+const parkedMaps = 8
 
 // closeStores closes the stores the worker opened.
 func (w *worker) closeStores() {
