@@ -30,6 +30,15 @@
 // file's sole opener, mappings included; where leases are refused, through
 // /proc; when in doubt it is not reused).
 //
+// With Options.ParkFiles (Linux, off by default) a Store parks the
+// mappings it is done with instead of unmapping them: Release keeps the
+// consumer's mapping and Publish a producer's mapping of a recycled file,
+// each descriptor marked by a lock of its own, and the next Get (or
+// Create) of the same file reuses the mapping, with its pages mapped
+// already, after checking that it still fits the file's header. A producer
+// recycles a pooled file that only such marked, unused mappings keep
+// (found through /proc); any other reader still keeps it from reuse.
+//
 // List shows every array with its size, age, last use, whether it is held
 // and which processes have it open or mapped. Usage gives the capacity
 // used.
