@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/arrfile/arrfile/mmfile"
 	"github.com/arrfile/arrfile/npy"
@@ -280,11 +281,15 @@ func (s *Store) judge() {
 			return
 		}
 		s.vmu.Unlock()
+		t0 := time.Now()
 		o := scanOpeners(s.dir, s.dev, -1)
 		for _, v := range q {
 			v.ok = o.onlyParked(v.id, v.size)
 			close(v.done)
 		}
+		// At most half a core: a producer that pools files faster than
+		// a look takes gets its verdicts in batches.
+		time.Sleep(time.Since(t0))
 	}
 }
 
