@@ -267,6 +267,15 @@ func TestParkerKilled(t *testing.T) {
 	parker := startHelper(t, "park", dir, "4")
 	fmt.Fprintln(parker.In, "get a")
 	parker.Expect(t, fmt.Sprint("ok 1 0 ", first(1)))
+	fi, err := os.Stat(s.Path("a"))
+	require.NoError(t, err)
+	mark := fmt.Sprintf(":%d %d ", idOf(fi).ino, parkByte)
+	locks := func() string {
+		b, err := os.ReadFile("/proc/locks")
+		require.NoError(t, err)
+		return string(b)
+	}
+	assert.Contains(t, locks(), mark, "the parker's mark")
 	require.NoError(t, s.Delete("a"))
 	s.judging.Wait() // the look at its openers, which Delete starts
 	w, err := s.Create("b", u8(n))
@@ -274,10 +283,8 @@ func TestParkerKilled(t *testing.T) {
 	assert.False(t, w.Recycled(), "held")
 	require.NoError(t, w.Abort())
 	parker.Kill(t)
+	assert.NotContains(t, locks(), mark, "the mark went with the parker")
 	assert.True(t, createRecycled(t, s, "b", n, 2), "the killed parker's locks and mapping went with it")
-	locks, err := os.ReadFile("/proc/locks")
-	require.NoError(t, err)
-	assert.NotContains(t, string(locks), " "+strconv.FormatInt(parkByte, 10)+" ")
 }
 
 // TestParkRevalidates: a parked mapping is reused only for the file, size
