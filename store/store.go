@@ -69,10 +69,11 @@ type Options struct {
 	// Store's next Create in the same file. Producers recycle a pooled
 	// file that only parked mappings keep (see docs/store.md); evicting,
 	// they skip it as any mapped file. ParkBytes bounds the bytes of
-	// each kind of parked mapping; 0 means PoolBytes. The least recently
-	// parked go first; Close unmaps them all. Off by default: each parked
-	// mapping keeps a descriptor and a mapping open and its pages in
-	// memory, and producers must look in /proc to recycle its file.
+	// each kind of parked mapping; 0 means PoolBytes (Capacity/4 with
+	// recycling off). The least recently parked go first; Close unmaps
+	// them all. Off by default: each parked mapping keeps a descriptor and
+	// a mapping open and its pages in memory, and producers must look in
+	// /proc to recycle its file.
 	ParkFiles int
 	ParkBytes int64
 }
