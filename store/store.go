@@ -136,15 +136,19 @@ func Open(dir string, opt *Options) (*Store, error) {
 		return nil, &fs.PathError{Op: "open", Path: dir, Err: unwrapPath(err)}
 	}
 	err = s.locked(func() error {
-		var b [8]byte
 		if o.Capacity > 0 {
-			binary.LittleEndian.PutUint64(b[:], uint64(o.Capacity))
+			var b [8]byte
+			binary.LittleEndian.PutUint64(b[:], uint64(min(o.Capacity, maxBytes)))
 			if _, err := s.ledger.WriteAt(b[:], 8); err != nil {
 				return err
 			}
-			s.capacity = o.Capacity
-		} else if n, _ := s.ledger.ReadAt(b[:], 8); n == 8 {
-			s.capacity = int64(binary.LittleEndian.Uint64(b[:]))
+			s.capacity = min(o.Capacity, maxBytes)
+		} else {
+			_, c, err := s.readLedger()
+			if err != nil {
+				return &fs.PathError{Op: "open", Path: s.ledger.Name(), Err: err}
+			}
+			s.capacity = c
 		}
 		if s.spill != "" {
 			if err := writeSpillFile(s.dir, s.spill); err != nil {
@@ -153,6 +157,10 @@ func Open(dir string, opt *Options) (*Store, error) {
 		}
 		return nil
 	})
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+		s.ledger.Close()
+		return nil, pe
+	}
 	if err != nil {
 		s.ledger.Close()
 		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
@@ -285,12 +293,13 @@ func (s *Store) locked(fn func() error) error {
 	return fn()
 }
 
+// readUsed returns the bytes in use the ledger records, or if it records
+// no valid count, the folder's (see parseLedger).
 func (s *Store) readUsed() int64 {
-	var b [8]byte
-	if n, _ := s.ledger.ReadAt(b[:], 0); n < 8 {
-		return s.recount()
+	if used, _, _ := s.readLedger(); used >= 0 {
+		return used
 	}
-	return int64(binary.LittleEndian.Uint64(b[:]))
+	return s.recount()
 }
 
 func (s *Store) writeUsed(v int64) error {

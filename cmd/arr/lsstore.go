@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -69,7 +67,12 @@ func (e *env) lsQueue(dir string, asJSON bool) int {
 }
 
 func (e *env) lsStore(dir string, asJSON bool) int {
-	s, err := store.Open(dir, &store.Options{SpillDir: spillOf(dir)})
+	spill, err := store.RecordedSpillDir(dir)
+	if err != nil {
+		e.fail(dir, err)
+		return exitError
+	}
+	s, err := store.Open(dir, &store.Options{SpillDir: spill})
 	if err != nil {
 		e.fail(dir, err)
 		return exitError
@@ -116,15 +119,6 @@ func (e *env) lsStore(dir string, asJSON bool) int {
 	fmt.Fprintf(e.stdout, "%d arrays, %d spilled; %d of %d bytes used (%.0f%%), %d recycled files (%d bytes)\n",
 		u.Arrays, u.Spilled, u.Used, u.Capacity, 100*float64(u.Used)/float64(max(u.Capacity, 1)), u.Pooled, u.PoolSize)
 	return exitOK
-}
-
-// spillOf returns the spill folder a store records, if any.
-func spillOf(dir string) string {
-	b, err := os.ReadFile(filepath.Join(dir, store.SpillFile))
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
 }
 
 func pids(p []int) string {
