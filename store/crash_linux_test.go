@@ -82,6 +82,22 @@ func init() {
 			}
 			key += "-new"
 			return put()
+		case "moveback":
+			// Get a spilled key through a store that moves it back.
+			mb, err := Open(dir, &Options{Capacity: capacity, SpillDir: spill, MoveBack: true})
+			if err != nil {
+				return err
+			}
+			moveBackHook = pause
+			r, err := mb.Get(key)
+			if err != nil {
+				return err
+			}
+			if r.Spilled() {
+				return fmt.Errorf("%s not moved back", key)
+			}
+			pause("held")
+			return r.Release()
 		case "hold":
 			// hold every key given after N
 			for _, k := range args[6:] {
@@ -155,6 +171,10 @@ func TestKilledAtEveryStep(t *testing.T) {
 		{"evict", "created", true, false},
 		{"recycle", "recycled", false, false},
 		{"recycle", "half", false, false},
+		{"moveback", "copying", true, false},
+		{"moveback", "copied", true, false},
+		{"moveback", "published", true, true},
+		{"moveback", "held", true, true},
 	}
 	for _, c := range cases {
 		t.Run(c.op+"-"+c.stage, func(t *testing.T) {
@@ -173,6 +193,14 @@ func TestKilledAtEveryStep(t *testing.T) {
 				for i := range 4 {
 					putChecked(t, s, "old"+strconv.Itoa(i), n, uint64(i))
 				}
+			case "moveback":
+				putChecked(t, s, key, n, 1)
+				for i := range 4 {
+					putChecked(t, s, "old"+strconv.Itoa(i), n, uint64(i))
+				}
+				require.NoError(t, s.Delete("old0"))
+				_, err := os.Stat(filepath.Join(spill, key+".npy"))
+				require.NoError(t, err, "spilled")
 			}
 			ch := startHelper(t, "crash", dir, spill, strconv.Itoa(capacity), c.op, key, strconv.Itoa(n))
 			for {
@@ -208,6 +236,31 @@ func TestKilledAtEveryStep(t *testing.T) {
 						r.Release()
 					}
 				}
+			}
+			if c.op == "moveback" {
+				// Whole in the spill folder, or whole in the store folder
+				// (and, killed before the spilled copy was removed, whole
+				// there too); the next move back leaves one copy.
+				sp := filepath.Join(spill, key+".npy")
+				_, err := os.Stat(sp)
+				assert.Equal(t, c.stage != "held", err == nil, "spilled copy present")
+				for _, p := range []string{s.Path(key), sp} {
+					if a, err := mmfile.Open(p, mmfile.ReadOnly, nil); err == nil {
+						v, err := mmfile.Slice[uint64](a)
+						require.NoError(t, err)
+						assert.True(t, intact(v), "%s torn", p)
+						a.Close()
+					}
+				}
+				checkStore(t, s)
+				mb, err := Open(dir, &Options{Capacity: capacity, SpillDir: spill, MoveBack: true})
+				require.NoError(t, err)
+				r := getChecked(t, mb, key)
+				assert.False(t, r.Spilled(), "moved back after the crash")
+				r.Release()
+				mb.Close()
+				_, err = os.Stat(sp)
+				assert.ErrorIs(t, err, os.ErrNotExist, "one copy left")
 			}
 			checkStore(t, s)
 			putChecked(t, s, "after", n, 9) // the store goes on

@@ -48,6 +48,13 @@ type Options struct {
 	// arrays instead of removing them; Get finds them there. It is created
 	// if missing.
 	SpillDir string
+	// MoveBack makes Get move a spilled array back into the store folder
+	// (copy, publish by rename, remove the spilled copy) when it fits
+	// without evicting an array a process holds, and no process holds,
+	// opens or maps the spilled copy; the reference then maps the moved
+	// file. Without it (the default) spilled arrays stay in the spill
+	// folder.
+	MoveBack bool
 	// PoolBytes and PoolFiles bound the pool of recycled files; 0 means
 	// Capacity/4 and 16. A negative value turns recycling off.
 	PoolBytes int64
@@ -388,6 +395,7 @@ func (s *Store) Get(key string) (*Ref, error) {
 	if err := checkKey(key); err != nil {
 		return nil, &fs.PathError{Op: "get", Path: path, Err: err}
 	}
+	s.moveBack(key)
 	// An evictor holds the exclusive lock while it removes or moves the
 	// file: a Get that opened the old file waits for it, then finds the
 	// path gone or another file there, and looks again.
