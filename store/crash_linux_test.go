@@ -321,14 +321,16 @@ func TestRecycledTempIsLive(t *testing.T) {
 
 func init() {
 	// soak DIR SPILL CAP SEED MS: put and get random checksummed arrays
-	// for MS milliseconds; fail on a torn array or on a held array that
-	// was moved or removed.
+	// for MS milliseconds (moving spilled arrays back on use if SEED is
+	// even); fail on a torn array or on a held array that was moved or
+	// removed.
 	helpers["soak"] = func(args []string) error {
 		dir, spill := args[0], args[1]
 		capacity, _ := strconv.ParseInt(args[2], 10, 64)
 		seed, _ := strconv.ParseUint(args[3], 10, 64)
 		ms, _ := strconv.Atoi(args[4])
-		s, err := Open(dir, &Options{Capacity: capacity, SpillDir: spill, RecycleMin: 4096})
+		// Every other worker moves spilled arrays back on use.
+		s, err := Open(dir, &Options{Capacity: capacity, SpillDir: spill, RecycleMin: 4096, MoveBack: seed%2 == 0})
 		if err != nil {
 			return err
 		}
@@ -389,10 +391,18 @@ func init() {
 }
 
 // TestSoak runs 8 processes putting and getting arrays in a store four
-// times too small, with a spill folder, killing some at random with
-// SIGKILL, for a bounded time; meanwhile the store never holds more than
-// its capacity, and after every round no array is torn, no held array was
-// evicted (the workers check) and gc leaves no temporary.
+// times too small, with a spill folder (half of them moving spilled arrays
+// back on use), killing two at random with
+// SIGKILL in each round of 600 ms; meanwhile the store never holds more
+// than its capacity, and after every round no array is torn, no held array
+// was evicted (the workers check) and gc leaves no temporary. CI runs 4
+// rounds; $ARRFILE_STORE_SOAK (a Go duration) runs as many rounds as fit
+// in it, and $ARRFILE_STORE_SOAK_PROCS sets the processes per round:
+//
+//	ARRFILE_STORE_SOAK=5m go test -count=1 -v -run 'TestSoak$' ./store/
+//
+// (internal/soak's TestStoreQueueSoak adds the queue and a long-lived
+// reader's descriptors and mappings.)
 func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak in -short mode")
@@ -423,7 +433,14 @@ func TestSoak(t *testing.T) {
 			})
 		}
 	}()
-	const rounds, workers, roundMS = 4, 8, 600
+	const roundMS = 600
+	rounds, workers := 4, envCount(t, "ARRFILE_STORE_SOAK_PROCS", 8)
+	if v := os.Getenv("ARRFILE_STORE_SOAK"); v != "" {
+		d, err := time.ParseDuration(v)
+		require.NoError(t, err, "ARRFILE_STORE_SOAK")
+		rounds = max(1, int(d/(roundMS*time.Millisecond)))
+	}
+	start := time.Now()
 	seed := uint64(0)
 	kills := 0
 	for round := range rounds {
@@ -433,7 +450,7 @@ func TestSoak(t *testing.T) {
 			procs = append(procs, startHelper(t, "soak", dir, spill, strconv.Itoa(capacity), strconv.FormatUint(seed, 10), strconv.Itoa(roundMS)))
 		}
 		time.Sleep(time.Duration(roundMS/3+rand.IntN(roundMS/3)) * time.Millisecond)
-		for _, i := range rand.Perm(workers)[:2] {
+		for _, i := range rand.Perm(workers)[:min(2, workers)] {
 			procs[i].Kill(t)
 			kills++
 		}
@@ -455,7 +472,9 @@ func TestSoak(t *testing.T) {
 	assert.Zero(t, over.Load(), "store over capacity")
 	u, err := s.Usage()
 	require.NoError(t, err)
-	t.Logf("%d rounds, %d kills; at the end %d arrays in the store, %d spilled, %d bytes used", rounds, kills, u.Arrays, u.Spilled, u.Used)
+	t.Logf("%d rounds of %d processes in %v, %d kills; checked after every round: no torn array, no held array evicted or moved, "+
+		"no live or leftover temporary, capacity never exceeded (sampled every 5 ms); at the end %d arrays in the store, %d spilled, %d of %d bytes used",
+		rounds, workers, time.Since(start).Round(time.Second), kills, u.Arrays, u.Spilled, u.Used, int64(capacity))
 	assert.Positive(t, u.Spilled, "the soak spilled arrays")
 }
 
