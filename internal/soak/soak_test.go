@@ -11,7 +11,12 @@
 //
 // The run lasts $ARRFILE_SOAK (a Go duration; 5s by default, as in CI):
 //
-//	ARRFILE_SOAK=60s go test -v -run TestSoak ./internal/soak/
+//	ARRFILE_SOAK=60s go test -v -run 'TestSoak$' ./internal/soak/
+//
+// TestStoreQueueSoak (store_test.go) is the soak of the store and the
+// queue: worker processes putting, getting, evicting, spilling, moving
+// back, pushing, claiming and finishing, with SIGKILLs, for the same
+// $ARRFILE_SOAK.
 package soak_test
 
 import (
@@ -47,7 +52,7 @@ func TestMain(m *testing.M) {
 	switch h := os.Getenv(envHelper); h {
 	case "":
 		os.Exit(m.Run())
-	case "producer", "consumer":
+	case "producer", "consumer", "store":
 		args := os.Args
 		for i, a := range args {
 			if a == "--" {
@@ -56,10 +61,13 @@ func TestMain(m *testing.M) {
 			}
 		}
 		var err error
-		if h == "producer" {
+		switch h {
+		case "producer":
 			err = producer(args)
-		} else {
+		case "consumer":
 			err = consumer(args)
+		default:
+			err = storeWorker(args)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, h+":", err)
