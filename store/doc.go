@@ -14,7 +14,8 @@
 // default what the folder's filesystem holds minus a margin). A create that
 // does not fit first drops recycled files, then evicts the least recently
 // used arrays that no process holds, or, with Options.SpillDir, moves them
-// to the spill folder (where Get still finds and maps them). An array that
+// to the spill folder (where Get still finds and maps them; with
+// Options.MoveBack, Get moves a spilled array back when it fits). An array that
 // a process holds (a Go reference) or has open or mapped (a NumPy reader,
 // seen on Linux through the same lease, or /proc) is never evicted or
 // moved. A create that cannot fit even then fails at once with a
@@ -50,7 +51,8 @@
 // every array fully there or gone. The bytes used are kept in a small
 // ledger file (.arrstore) updated under a lock; a crash can only make it
 // count too much, and it is recounted from the folder when a create does
-// not fit and by Usage.
+// not fit and by Usage. A ledger damaged otherwise is recounted too, but a
+// capacity no store wrote is an error naming the file (ErrBadLedger).
 //
 // Python takes part without this package: np.load(path, mmap_mode="r") on
 // Path(key) reads an array, and a reference is the same lock taken with
