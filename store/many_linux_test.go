@@ -142,14 +142,14 @@ func TestManyArrays(t *testing.T) {
 }
 
 // TestGetReleaseCycles: a long-lived reader runs $ARRFILE_STORE_CYCLES Get
-// and Release cycles (100,000 by default, 10,000 with -short; the issue's
+// and Release cycles (50,000 by default, 10,000 with -short; the issue's
 // million is ARRFILE_STORE_CYCLES=1000000 go test -run TestGetReleaseCycles
 // ./store/) over arrays in the store folder and the spill folder, holding
-// up to 8 at a time; its descriptors and mappings are at every check the
+// up to 8 at a time, every other Get moving a spilled array back; its descriptors and mappings are at every check the
 // ones at the start plus one per array held, and at the end the ones at
 // the start.
 func TestGetReleaseCycles(t *testing.T) {
-	cycles := envCount(t, "ARRFILE_STORE_CYCLES", 100000)
+	cycles := envCount(t, "ARRFILE_STORE_CYCLES", 50000)
 	if testing.Short() {
 		cycles = 10000
 	}
@@ -161,6 +161,11 @@ func TestGetReleaseCycles(t *testing.T) {
 	for i := range n {
 		require.NoError(t, Put(s, "a"+strconv.Itoa(i), []uint64{uint64(i), 1, uint64(i) + 2}, nil))
 	}
+	// Every other Get goes through a second handle that moves spilled
+	// arrays back (spilling others to make room).
+	mb, err := Open(dir, &Options{SpillDir: spill, NoSync: true, MoveBack: true})
+	require.NoError(t, err)
+	defer mb.Close()
 	fds0, maps0, spillMaps0 := fdCount(t), mapCount(t, dir), mapCount(t, spill)
 	start := time.Now()
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -168,7 +173,11 @@ func TestGetReleaseCycles(t *testing.T) {
 	spilled := 0
 	for c := range cycles {
 		i := rng.IntN(n)
-		r, err := s.Get("a" + strconv.Itoa(i))
+		st := s
+		if c%2 == 1 {
+			st = mb
+		}
+		r, err := st.Get("a" + strconv.Itoa(i))
 		require.NoError(t, err)
 		if r.Spilled() {
 			spilled++
@@ -193,8 +202,12 @@ func TestGetReleaseCycles(t *testing.T) {
 	assert.Equal(t, maps0, mapCount(t, dir), "mappings after %d cycles", cycles)
 	assert.Equal(t, spillMaps0, mapCount(t, spill), "spill mappings after %d cycles", cycles)
 	assert.Positive(t, spilled, "some gets mapped spilled arrays")
-	t.Logf("%d Get/Release cycles in %v (%d of spilled arrays); descriptors %d, mappings %d at start and end",
-		cycles, time.Since(start).Round(time.Millisecond), spilled, fds0, maps0+spillMaps0)
+	u, err := s.Usage()
+	require.NoError(t, err)
+	assert.LessOrEqual(t, u.Used, s.Capacity())
+	assert.Equal(t, n, u.Arrays+u.Spilled, "every array in one place")
+	t.Logf("%d Get/Release cycles in %v (%d of spilled arrays, %d in the spill folder at the end); descriptors %d, mappings %d at start and end",
+		cycles, time.Since(start).Round(time.Millisecond), spilled, u.Spilled, fds0, maps0+spillMaps0)
 }
 
 // smallTmpfs mounts a tmpfs of size bytes for the test (root only) or
