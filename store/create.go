@@ -85,20 +85,28 @@ func (s *Store) create(key, path string, h *npy.Header) (*Writer, error) {
 		if err != nil {
 			return err
 		}
+		// The ledger counts the file before it exists, so that a crash
+		// can only leave it counting too much.
+		if err := s.writeUsed(used + need); err != nil {
+			return err
+		}
 		a, err := mmfile.Create(path, h, &mmfile.CreateOptions{NoSync: s.opt.NoSync})
 		var se *mmfile.SpaceError
 		if errors.As(err, &se) {
 			// The filesystem is fuller than the ledger knows (files of
 			// others): make room for the shortfall and try once more.
 			if used, err = s.makeRoomFS(used, need); err == nil {
-				a, err = mmfile.Create(path, h, &mmfile.CreateOptions{NoSync: s.opt.NoSync})
+				if err = s.writeUsed(used + need); err == nil {
+					a, err = mmfile.Create(path, h, &mmfile.CreateOptions{NoSync: s.opt.NoSync})
+				}
 			}
 		}
 		if err != nil {
+			s.writeUsed(used)
 			return err
 		}
 		w.a = a
-		return s.writeUsed(used + need)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -170,15 +178,21 @@ func (w *Writer) Abort() error {
 	return nil
 }
 
+// abort removes the array's file and its cost under one store lock: a
+// recount between the two (Usage, a create that finds nothing to evict)
+// would otherwise see the file gone and the subtraction would count its
+// removal twice, leaving the ledger short.
 func (w *Writer) abort() {
-	if w.recycled != nil {
-		os.Remove(w.tmp)
-	}
-	if w.own {
-		w.recycled.Close()
-	}
-	w.a.Close() // removes a new array's temporary
-	w.s.locked(func() error { return w.s.writeUsed(w.s.readUsed() - w.cost) })
+	w.s.locked(func() error {
+		if w.recycled != nil {
+			os.Remove(w.tmp)
+		}
+		if w.own {
+			w.recycled.Close()
+		}
+		w.a.Close() // removes a new array's temporary
+		return w.s.writeUsed(w.s.readUsed() - w.cost)
+	})
 }
 
 func randomName() string {
