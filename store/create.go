@@ -162,7 +162,7 @@ func (w *Writer) Publish() error {
 	if w.own {
 		w.recycled.Close()
 	}
-	if w.recycled != nil && s.parkWriter(w.a) {
+	if w.recycled != nil && s.parkWriter(w.a, w.own) {
 		return nil
 	}
 	return w.a.Close()
@@ -224,6 +224,7 @@ func (s *Store) recycle(w *Writer, hb []byte, total int64) (ok bool, err error) 
 		}
 	}
 	s.forgetVerdicts(pool)
+	s.drainOpens()
 	s.readyFirst(fits)
 	// The file left its name before it came to the pool, so whoever has
 	// it open or mapped now had it before: a lease (or /proc) sees them.

@@ -33,12 +33,18 @@
 //
 // With Options.ParkFiles (Linux, off by default) a Store parks the
 // mappings it is done with instead of unmapping them: Release keeps the
-// consumer's mapping and Publish a producer's mapping of a recycled file,
+// consumer's mapping (closing the Ref's Array, whose mapping moves to the
+// Store) and Publish a producer's mapping of a recycled file,
 // each descriptor marked by a lock of its own, and the next Get (or
 // Create) of the same file reuses the mapping, with its pages mapped
 // already, after checking that it still fits the file's header. A producer
-// recycles a pooled file that only such marked, unused mappings keep
-// (found through /proc); any other reader still keeps it from reuse.
+// that parks itself recycles a pooled file that only such marked, unused
+// mappings keep (found through /proc, an inotify watch telling of opens
+// since the look); any other reader still keeps it from reuse. The limit:
+// processes whose /proc entries this process cannot read are not seen, nor
+// are readers in other PID namespaces, so a reader there may have its file
+// recycled under it when parked mappings of other processes keep it too;
+// park only where every reader of the folder is visible (docs/store.md).
 //
 // List shows every array with its size, age, last use, whether it is held
 // and which processes have it open or mapped. Usage gives the capacity

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/arrfile/arrfile/internal/mmhook"
 	"github.com/arrfile/arrfile/mmfile"
 	"github.com/arrfile/arrfile/npy"
 )
@@ -58,25 +59,60 @@ func (s *Store) newRef(a *mmfile.Array, key, p string, spilled bool) *Ref {
 	return r
 }
 
-// park keeps a released array's mapping; false if it cannot (the store
-// is closed, the file was removed, or this Store parks it already), and
-// the caller closes it.
-func (s *Store) park(a *mmfile.Array) bool { return s.parkIn(&s.parked, a) }
+// park keeps a released array's mapping: it moves the mapping and the
+// descriptor into a new Array of the store's (detach), which leaves the
+// user's a closed. false if it cannot (a is pinned or locked: its
+// mapping may be in use; then the caller closes a, and the unmapping,
+// with the reference, waits for the last pin); true once a is closed.
+func (s *Store) park(a *mmfile.Array) bool {
+	b := detach(a)
+	if b == nil {
+		return false
+	}
+	if !s.parkIn(&s.parked, b) {
+		b.Close()
+	}
+	return true
+}
+
+// detach moves a's mapping and descriptor into a new Array and closes a
+// (mmhook.Detach); nil if a is pinned, locked or closed.
+func detach(a *mmfile.Array) *mmfile.Array {
+	if mmhook.Detach == nil {
+		return nil
+	}
+	b, ok := mmhook.Detach(a)
+	if !ok {
+		return nil
+	}
+	return b.(*mmfile.Array)
+}
 
 // parkWriter keeps the read-write mapping of a published recycled array,
-// with the park mark, for the next recycle of its file by this Store.
-func (s *Store) parkWriter(a *mmfile.Array) bool {
+// with the park mark (which a, if marked, carries already: one mark per
+// descriptor), for the next recycle of its file by this Store; as park,
+// it leaves a closed when it returns true.
+func (s *Store) parkWriter(a *mmfile.Array, marked bool) bool {
 	if !s.parking() || !parkable(a) {
 		return false
 	}
-	if f, err := a.File(); err != nil || parkLock(f) != nil {
+	if f, err := a.File(); err != nil || !marked && parkLock(f) != nil {
 		return false
 	}
-	return s.parkIn(&s.wparked, a)
+	b := detach(a)
+	if b == nil {
+		return false
+	}
+	if !s.parkIn(&s.wparked, b) {
+		b.Close()
+	}
+	return true
 }
 
-// parkIn keeps a in the list of parked mappings *list (parked or
-// wparked), each bounded by ParkFiles and ParkBytes.
+// parkIn keeps a (the store's own Array) in the list of parked mappings
+// *list (parked or wparked), each bounded by ParkFiles and ParkBytes;
+// false if it cannot (the store is closed, the file was removed, or this
+// Store parks it already): then the caller closes a.
 func (s *Store) parkIn(list *[]*parked, a *mmfile.Array) bool {
 	f, err := a.File()
 	if err != nil {
@@ -117,6 +153,29 @@ func (s *Store) parkIn(list *[]*parked, a *mmfile.Array) bool {
 		x.a.Close()
 	}
 	return kept || slices.Contains(drop, e) // a dropped e is closed already
+}
+
+// pruneParked unmaps the parked mappings of files removed since they
+// were parked (evicted, dropped from the pool: only the mapping keeps
+// their pages): at most ParkFiles fstats per list.
+func (s *Store) pruneParked() {
+	var drop []*parked
+	s.pmu.Lock()
+	for _, list := range []*[]*parked{&s.parked, &s.wparked} {
+		keep := (*list)[:0]
+		for _, x := range *list {
+			if xi, err := fileOf(x.a).Stat(); err != nil || !linked(xi) {
+				drop = append(drop, x)
+				continue
+			}
+			keep = append(keep, x)
+		}
+		*list = keep
+	}
+	s.pmu.Unlock()
+	for _, x := range drop {
+		x.a.Close()
+	}
 }
 
 // unparkWriter returns this Store's parked read-write mapping of the file
@@ -163,6 +222,7 @@ func (s *Store) unpark(key, p string) *Ref {
 		return nil
 	}
 	id := idOf(pi)
+	s.pruneParked()
 	s.pmu.Lock()
 	i := slices.IndexFunc(s.parked, func(x *parked) bool { return x.id == id })
 	var e *parked
@@ -234,10 +294,12 @@ func (s *Store) closeParked() {
 
 // verdict is the outcome of a look at a pooled file's openers.
 type verdict struct {
-	id   fileID
-	size int64
-	ok   bool          // only parked mappings (set before done is closed)
-	done chan struct{} // closed when the look is over
+	id     fileID
+	size   int64
+	wd     int           // the inotify watch for opens of the file, added before the look
+	ok     bool          // only parked mappings (set before done is closed)
+	done   chan struct{} // closed when the look is over
+	opened bool          // the file was opened since the watch (under vmu)
 }
 
 // over reports whether the look is over.
@@ -250,13 +312,48 @@ func (v *verdict) over() bool {
 	}
 }
 
-// judgeLater has the openers of the file id of size bytes, just moved to
-// the pool as dst, looked at in the background. One goroutine at a time
-// looks, once for all the files queued meanwhile.
-func (s *Store) judgeLater(dst string, id fileID, size int64) {
-	v := &verdict{id: id, size: size, done: make(chan struct{})}
+// watchFile adds a watch for opens of f's file, before the look at its
+// openers; -1 if there is none (then Creates look for themselves).
+func (s *Store) watchFile(f *os.File) int {
 	s.vmu.Lock()
 	defer s.vmu.Unlock()
+	if s.vclosed {
+		return -1
+	}
+	if s.ifd < 0 {
+		s.ifd = newWatcher()
+		if s.ifd < 0 {
+			return -1
+		}
+	}
+	return watchOpens(s.ifd, f)
+}
+
+// forgetWatch removes a watch that no verdict has (-1: none).
+func (s *Store) forgetWatch(wd int) {
+	if wd < 0 {
+		return
+	}
+	s.vmu.Lock()
+	unwatch(s.ifd, wd)
+	s.vmu.Unlock()
+}
+
+// judgeLater has the openers of the file id of size bytes, just moved to
+// the pool as dst, looked at in the background; wd watches it for opens
+// (watchFile). One goroutine at a time looks, once for all the files
+// queued meanwhile.
+func (s *Store) judgeLater(dst string, id fileID, size int64, wd int) {
+	v := &verdict{id: id, size: size, wd: wd, done: make(chan struct{})}
+	s.vmu.Lock()
+	defer s.vmu.Unlock()
+	if s.vclosed {
+		unwatch(s.ifd, wd)
+		return
+	}
+	if old := s.verdicts[dst]; old != nil {
+		unwatch(s.ifd, old.wd)
+	}
 	if s.verdicts == nil {
 		s.verdicts = map[string]*verdict{}
 	}
@@ -303,14 +400,50 @@ func (s *Store) verdictOf(p poolFile) *verdict {
 	return nil
 }
 
+// favourable reports whether the look at p's openers is over, found only
+// parked mappings, and no one opened the file since (as of the last
+// drainOpens).
+func (s *Store) favourable(p poolFile) bool {
+	v := s.verdictOf(p)
+	if v == nil || !v.over() {
+		return false
+	}
+	s.vmu.Lock()
+	defer s.vmu.Unlock()
+	return v.ok && !v.opened
+}
+
+// drainOpens reads the watches' events: a verdict on a file opened since
+// its watch no longer holds (the opener was not there when the look
+// looked). The store lock is held, so the opens seen are other Stores'
+// and other processes' or this Store's own at earlier Creates (which
+// only cost a fresh look). Lost events spoil every verdict.
+func (s *Store) drainOpens() {
+	s.vmu.Lock()
+	defer s.vmu.Unlock()
+	if s.ifd < 0 || len(s.verdicts) == 0 {
+		return
+	}
+	wds, overflow := readOpens(s.ifd)
+	if len(wds) == 0 && !overflow {
+		return
+	}
+	opened := map[int]bool{}
+	for _, wd := range wds {
+		opened[wd] = true
+	}
+	for _, v := range s.verdicts {
+		if overflow || opened[v.wd] {
+			v.opened = true
+		}
+	}
+}
+
 // readyFirst moves, among the pooled files of each size (fits is sorted
 // by size), those with a favourable verdict to the front, keeping the
 // order otherwise.
 func (s *Store) readyFirst(fits []poolFile) {
-	ready := func(p poolFile) bool {
-		v := s.verdictOf(p)
-		return v != nil && v.over() && v.ok
-	}
+	ready := s.favourable
 	for i := 0; i < len(fits); {
 		j := i
 		for j < len(fits) && fits[j].size == fits[i].size {
@@ -336,11 +469,11 @@ func (s *Store) readyFirst(fits []poolFile) {
 // else by one look at /proc per Create (scanned). The store lock is
 // held.
 func (s *Store) onlyParked(f *os.File, p poolFile, scanned *bool) bool {
-	if !canPark || !parkLocked(f) {
-		return false
+	if !s.parking() || !parkLocked(f) {
+		return false // a Store that does not park keeps the rule: no other opener
 	}
-	if v := s.verdictOf(p); v != nil && v.over() && v.ok {
-		return true // an unfavourable one is looked at again: its blocker may be gone
+	if s.favourable(p) {
+		return true // an unfavourable or spoilt one is looked at again: its blocker may be gone
 	}
 	if *scanned {
 		return false
@@ -360,8 +493,9 @@ func (s *Store) forgetVerdicts(pool []poolFile) {
 	for _, p := range pool {
 		in[p.path] = true
 	}
-	for k := range s.verdicts {
+	for k, v := range s.verdicts {
 		if !in[k] {
+			unwatch(s.ifd, v.wd)
 			delete(s.verdicts, k)
 		}
 	}
@@ -370,6 +504,25 @@ func (s *Store) forgetVerdicts(pool []poolFile) {
 // forgetVerdict drops the verdict on the pool file at path.
 func (s *Store) forgetVerdict(path string) {
 	s.vmu.Lock()
-	delete(s.verdicts, path)
+	if v := s.verdicts[path]; v != nil {
+		unwatch(s.ifd, v.wd)
+		delete(s.verdicts, path)
+	}
+	s.vmu.Unlock()
+}
+
+// stopJudging waits for the look under way and closes the watches; no
+// look starts afterwards.
+func (s *Store) stopJudging() {
+	s.vmu.Lock()
+	s.vclosed = true
+	s.vmu.Unlock()
+	s.judging.Wait()
+	s.vmu.Lock()
+	if s.ifd >= 0 {
+		closeWatcher(s.ifd)
+		s.ifd = -1
+	}
+	s.verdicts = nil
 	s.vmu.Unlock()
 }

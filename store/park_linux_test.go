@@ -34,7 +34,7 @@ func init() {
 		}
 		defer s.Close()
 		held := map[string]*Ref{}
-		seen := map[*mmfile.Array]bool{}
+		seen := map[*byte]bool{}  // the mappings handed out, by address, while mapped
 		var plain []*mmfile.Array // kept mapped until the helper ends
 		defer func() {
 			for _, a := range plain {
@@ -58,11 +58,15 @@ func init() {
 					return err
 				}
 				held[arg] = r
-				fmt.Println("ok", b2i(intact(v)), b2i(seen[r.Array()]), v[0])
-				seen[r.Array()] = true
+				fmt.Println("ok", b2i(intact(v)), b2i(seen[mapAddr(r.Array())]), v[0])
+				seen[mapAddr(r.Array())] = true
 			case "release":
+				m := mapAddr(held[arg].Array())
 				if err := held[arg].Release(); err != nil {
 					return err
+				}
+				if !s.parksAt(m) {
+					delete(seen, m) // unmapped: a new mapping may get its address
 				}
 				delete(held, arg)
 				fmt.Println("released")
@@ -81,6 +85,47 @@ func init() {
 			}
 		}
 	}
+}
+
+// mapAddr is the address of a's data: the mapping's identity while it
+// stays mapped.
+func mapAddr(a *mmfile.Array) *byte {
+	b, err := a.Bytes()
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	return &b[0]
+}
+
+// parksAt reports whether s keeps a parked mapping whose data start at m.
+func (s *Store) parksAt(m *byte) bool {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	for _, x := range s.parked {
+		if mapAddr(x.a) == m {
+			return true
+		}
+	}
+	return false
+}
+
+// hasParkMarkOn reports whether /proc/locks lists a park mark on the
+// file of inode ino.
+func hasParkMarkOn(t *testing.T, ino uint64) bool {
+	b, err := os.ReadFile("/proc/locks")
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 8 || f[1] != "OFDLCK" || !strings.HasSuffix(f[5], ":"+strconv.FormatUint(ino, 10)) || f[6] != f[7] {
+			continue
+		}
+		if at, err := strconv.ParseInt(f[6], 10, 64); err == nil {
+			if _, ok := markPID(at); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func b2i(b bool) int {
@@ -138,7 +183,7 @@ func createRecycled(t *testing.T, s *Store, key string, n int, seed uint64) bool
 // file is not reused.
 func TestParkerDoesNotBlockReuse(t *testing.T) {
 	dir := shmDir(t)
-	s, err := Open(dir, &Options{RecycleMin: 4096})
+	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4}) // only a parking producer recycles under parkers
 	require.NoError(t, err)
 	defer s.Close()
 	const n = 128 << 10 // 1 MiB: parked (parkMin)
@@ -175,7 +220,7 @@ func TestParkerDoesNotBlockReuse(t *testing.T) {
 // Store that does not park) keeps the file from being recycled.
 func TestPlainReaderBlocksReuse(t *testing.T) {
 	dir := shmDir(t)
-	s, err := Open(dir, &Options{RecycleMin: 4096})
+	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4}) // only a parking producer recycles under parkers
 	require.NoError(t, err)
 	defer s.Close()
 	const n = 128 << 10 // 1 MiB: parked (parkMin)
@@ -223,7 +268,7 @@ func TestPlainReaderBlocksReuse(t *testing.T) {
 func TestNumPyAndParker(t *testing.T) {
 	py := pytest.Require(t)
 	dir := shmDir(t)
-	s, err := Open(dir, &Options{RecycleMin: 4096})
+	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4}) // only a parking producer recycles under parkers
 	require.NoError(t, err)
 	defer s.Close()
 	const n = 128 << 10 // 1 MiB: parked (parkMin)
@@ -259,7 +304,7 @@ sys.stdin.readline()
 // reference leaves nothing that blocks reuse.
 func TestParkerKilled(t *testing.T) {
 	dir := shmDir(t)
-	s, err := Open(dir, &Options{RecycleMin: 4096})
+	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4}) // only a parking producer recycles under parkers
 	require.NoError(t, err)
 	defer s.Close()
 	const n = 128 << 10 // 1 MiB: parked (parkMin)
@@ -269,13 +314,7 @@ func TestParkerKilled(t *testing.T) {
 	parker.Expect(t, fmt.Sprint("ok 1 0 ", first(1)))
 	fi, err := os.Stat(s.Path("a"))
 	require.NoError(t, err)
-	mark := fmt.Sprintf(":%d %d ", idOf(fi).ino, parkByte)
-	locks := func() string {
-		b, err := os.ReadFile("/proc/locks")
-		require.NoError(t, err)
-		return string(b)
-	}
-	assert.Contains(t, locks(), mark, "the parker's mark")
+	assert.True(t, hasParkMarkOn(t, idOf(fi).ino), "the parker's mark")
 	require.NoError(t, s.Delete("a"))
 	s.judging.Wait() // the look at its openers, which Delete starts
 	w, err := s.Create("b", u8(n))
@@ -283,7 +322,7 @@ func TestParkerKilled(t *testing.T) {
 	assert.False(t, w.Recycled(), "held")
 	require.NoError(t, w.Abort())
 	parker.Kill(t)
-	assert.NotContains(t, locks(), mark, "the mark went with the parker")
+	assert.False(t, hasParkMarkOn(t, idOf(fi).ino), "the mark went with the parker")
 	assert.True(t, createRecycled(t, s, "b", n, 2), "the killed parker's locks and mapping went with it")
 }
 
@@ -292,7 +331,7 @@ func TestParkerKilled(t *testing.T) {
 // same size is mapped afresh.
 func TestParkRevalidates(t *testing.T) {
 	dir := shmDir(t)
-	s, err := Open(dir, &Options{RecycleMin: 4096})
+	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4}) // only a parking producer recycles under parkers
 	require.NoError(t, err)
 	defer s.Close()
 	p, err := Open(dir, &Options{ParkFiles: 4})
@@ -302,13 +341,30 @@ func TestParkRevalidates(t *testing.T) {
 	putChecked(t, s, "a", n, 1)
 	r := getChecked(t, p, "a")
 	a := r.Array()
+	m := mapAddr(a)
 	require.NoError(t, r.Release())
 	require.ErrorIs(t, r.Release(), os.ErrClosed)
 	require.Len(t, p.parked, 1)
+	// The user's Array is closed; the mapping moved to one of the store's.
+	_, err = a.Bytes()
+	require.ErrorIs(t, err, os.ErrClosed)
+	_, err = a.Pin()
+	require.ErrorIs(t, err, os.ErrClosed)
+	_, err = a.File()
+	require.ErrorIs(t, err, os.ErrClosed)
+	require.ErrorIs(t, a.Close(), os.ErrClosed)
 
-	r = getChecked(t, p, "a") // the same key again
-	assert.Same(t, a, r.Array())
+	r = getChecked(t, p, "a") // the same key again: the same mapping, a new Array
+	assert.NotSame(t, a, r.Array())
+	assert.Equal(t, m, mapAddr(r.Array()))
+	require.ErrorIs(t, a.Close(), os.ErrClosed, "a stale holder's Close")
+	v0, err := mmfile.Slice[uint64](r.Array())
+	require.NoError(t, err)
+	assert.Equal(t, first(1), v0[0], "the new Ref's mapping is intact")
+	b := r.Array()
 	require.NoError(t, r.Release())
+	_, err = b.Bytes()
+	require.ErrorIs(t, err, os.ErrClosed)
 
 	require.NoError(t, s.Delete("a"))
 	s.judging.Wait() // the look at its openers, which Delete starts
@@ -323,6 +379,7 @@ func TestParkRevalidates(t *testing.T) {
 	require.NoError(t, w.Publish())
 	r = getChecked(t, p, "b")
 	assert.NotSame(t, a, r.Array(), "another header: mapped afresh")
+	assert.Empty(t, p.parked, "the stale mapping was unmapped")
 	assert.Equal(t, []int{n / 2, 2}, r.Array().Header().Shape)
 	require.NoError(t, r.Release())
 	assert.Len(t, p.parked, 1, "the stale mapping was unmapped")
@@ -387,7 +444,7 @@ func TestParkBounded(t *testing.T) {
 	sp, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4})
 	require.NoError(t, err)
 	defer sp.Close()
-	seen := map[*mmfile.Array]bool{}
+	seen := map[*byte]bool{}
 	var recycled, reused, rewritten int
 	const cycles = 200
 	for i := range cycles {
@@ -408,11 +465,15 @@ func TestParkBounded(t *testing.T) {
 		v, err = mmfile.Slice[uint64](r.Array())
 		require.NoError(t, err)
 		require.Equal(t, first(uint64(i)), v[0])
-		if seen[r.Array()] {
+		m := mapAddr(r.Array())
+		if seen[m] {
 			reused++
 		}
-		seen[r.Array()] = true
+		seen[m] = true
 		require.NoError(t, r.Release())
+		if !p.parksAt(m) {
+			delete(seen, m)
+		}
 		require.NoError(t, sp.Delete(k))
 		sp.judging.Wait()
 	}

@@ -78,9 +78,19 @@ type Options struct {
 	// they skip it as any mapped file. ParkBytes bounds the bytes of
 	// each kind of parked mapping; 0 means PoolBytes (Capacity/4 with
 	// recycling off). The least recently parked go first; Close unmaps
-	// them all. Off by default: each parked mapping keeps a descriptor and
-	// a mapping open and its pages in memory, and producers must look in
-	// /proc to recycle its file.
+	// them all. Release gives the mapping to the Store: the Ref's Array
+	// is closed afterwards (every method returns fs.ErrClosed); a pinned
+	// or locked Array is not parked but closed. Off by default: each
+	// parked mapping keeps a descriptor and a mapping open and its pages
+	// in memory, and producers must look in /proc to recycle its file.
+	//
+	// Only a Store that parks recycles a pooled file under other
+	// processes' parked mappings; one that does not park reuses only
+	// files no other process has open. The look in /proc sees only the
+	// processes whose /proc entries this process may read: a reader in a
+	// process it cannot read, or in another PID namespace, is not seen
+	// (when parked mappings are there too) and its file may be recycled
+	// under it. Park only where every reader of the folder is visible.
 	ParkFiles int
 	ParkBytes int64
 }
@@ -99,7 +109,9 @@ type Store struct {
 	inUseAt          time.Time
 	dev              uint64 // the folder's device
 
-	vmu        sync.Mutex          // guards verdicts, judgeQueue, judgeBusy
+	vmu        sync.Mutex          // guards verdicts, judgeQueue, judgeBusy, ifd, vclosed
+	ifd        int                 // the inotify instance watching pooled files for opens, -1 if none
+	vclosed    bool                // Close was called: no more looks
 	verdicts   map[string]*verdict // on pooled files parking Stores held, by pool path
 	judgeQueue []*verdict          // waiting for the next look
 	judgeBusy  bool                // a goroutine is looking
@@ -121,7 +133,7 @@ func Open(dir string, opt *Options) (*Store, error) {
 	if opt != nil {
 		o = *opt
 	}
-	s := &Store{opt: o}
+	s := &Store{opt: o, ifd: -1}
 	var err error
 	if s.dir, err = prepareDir(dir); err != nil {
 		return nil, err
@@ -135,8 +147,13 @@ func Open(dir string, opt *Options) (*Store, error) {
 		s.dev = idOf(fi).dev
 	}
 	s.pool = filepath.Join(s.dir, poolName)
-	if err := os.MkdirAll(s.pool, 0o755); err != nil {
+	// The pool is the owner's only: no other user opens a pooled file
+	// (see Options.ParkFiles).
+	if err := os.MkdirAll(s.pool, 0o700); err != nil {
 		return nil, &fs.PathError{Op: "open", Path: dir, Err: unwrapPath(err)}
+	}
+	if fi, err := os.Stat(s.pool); err == nil && fi.Mode().Perm() != 0o700 {
+		os.Chmod(s.pool, 0o700) // made by an older version; not ours to change if another user's
 	}
 	s.ledger, err = os.OpenFile(filepath.Join(s.dir, ledgerName), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
@@ -238,7 +255,7 @@ func prepareDir(dir string) (string, error) {
 // References (Ref) and writers stay valid (a Ref released afterwards is
 // unmapped, not parked); the Store must not be used afterwards.
 func (s *Store) Close() error {
-	s.judging.Wait()
+	s.stopJudging()
 	s.closeParked()
 	return s.ledger.Close()
 }
@@ -374,8 +391,11 @@ func (r *Ref) Spilled() bool { return r.spilled }
 
 // Release unmaps the array and drops the reference; a parking Store
 // (Options.ParkFiles) may keep the mapping instead, without the
-// reference, for a later Get: the Array must not be used after Release
-// either way. Calling it again returns an error wrapping fs.ErrClosed.
+// reference, for a later Get, moving it out of the Ref's Array. Either way
+// the Array is closed afterwards (its methods return fs.ErrClosed, and
+// memory from Bytes or Slice must not be used; a goroutine that pinned it
+// keeps the mapping, and then the reference, until it unpins). Calling
+// Release again returns an error wrapping fs.ErrClosed.
 func (r *Ref) Release() error {
 	if !r.done.CompareAndSwap(false, true) {
 		return &fs.PathError{Op: "release", Path: r.path, Err: fs.ErrClosed}
@@ -467,6 +487,7 @@ func (s *Store) Delete(key string) error {
 	if err := checkKey(key); err != nil {
 		return &fs.PathError{Op: "delete", Path: path, Err: err}
 	}
+	var look func() // the look at the pooled file's openers, once Delete's descriptor is closed
 	err := s.locked(func() error {
 		f, err := os.OpenFile(path, os.O_RDWR, 0)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -494,13 +515,29 @@ func (s *Store) Delete(key string) error {
 		}
 		if s.opt.PoolBytes > 0 && s.opt.PoolFiles > 0 && (!free || fi.Size() >= s.opt.RecycleMin) {
 			dst := filepath.Join(s.pool, randomName()+ext)
+			wd := -1
+			if s.parking() && parkLocked(f) {
+				// Watched for opens from here on: an opener the look
+				// will not see (it opens later) spoils its verdict.
+				wd = s.watchFile(f)
+			}
 			if err := os.Rename(path, dst); err != nil {
+				s.forgetWatch(wd)
 				return err
 			}
-			if canPark && parkLocked(f) {
-				s.judgeLater(dst, idOf(fi), fi.Size())
+			if wd >= 0 {
+				id, size := idOf(fi), fi.Size()
+				look = func() {
+					if _, err := os.Lstat(dst); err == nil {
+						s.judgeLater(dst, id, size, wd)
+					} else {
+						s.forgetWatch(wd) // trimmed from the pool at once
+					}
+				}
 			}
-			return s.trimPool()
+			err := s.trimPool()
+			s.forgetVerdicts(s.poolFiles())
+			return err
 		}
 		if err := os.Remove(path); err != nil {
 			return err
@@ -509,6 +546,9 @@ func (s *Store) Delete(key string) error {
 	})
 	if err != nil {
 		return &fs.PathError{Op: "delete", Path: path, Err: unwrapPath(err)}
+	}
+	if look != nil {
+		look()
 	}
 	return nil
 }

@@ -45,3 +45,9 @@ type openers struct{}
 
 func (o *openers) onlyParked(id fileID, size int64) bool      { return false }
 func scanOpeners(dir string, dev uint64, skipFD int) *openers { return nil }
+
+func newWatcher() int                              { return -1 }
+func watchOpens(ifd int, f *os.File) int           { return -1 }
+func unwatch(ifd, wd int)                          {}
+func readOpens(ifd int) (wds []int, overflow bool) { return nil, false }
+func closeWatcher(ifd int)                         {}
