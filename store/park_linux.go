@@ -112,8 +112,9 @@ func (o *openers) onlyParked(id fileID, size int64) bool {
 	return true
 }
 
-// scanOpeners reads /proc for the descriptors (by their path under dir,
-// as scanProcs does) and the mappings (by device and inode) of files on
+// scanOpeners reads /proc for the descriptors (those whose path is on a
+// mount of dev's filesystem, bind mounts included, then by device and
+// inode) and the mappings (by device and inode) of files on
 // device dev, skipping descriptor skipFD of this process (-1: none). For
 // each descriptor it reads /proc/PID/fdinfo, which lists the locks its
 // open file description owns, to tell the park mark.
@@ -127,6 +128,7 @@ func scanOpeners(dir string, dev uint64, skipFD int) *openers {
 	names, _ := d.Readdirnames(-1)
 	d.Close()
 	self := os.Getpid()
+	roots := mountsOf(dev, dir) // every path into the store's filesystem; then matched by device and inode
 	devField := []byte(" " + hex2(unix.Major(dev)) + ":" + hex2(unix.Minor(dev)) + " ")
 	devLock := hex2(unix.Major(dev)) + ":" + hex2(unix.Minor(dev)) + ":"
 	for _, name := range names {
@@ -157,7 +159,7 @@ func scanOpeners(dir string, dev uint64, skipFD int) *openers {
 		for _, fd := range fds {
 			link := base + "/fd/" + fd
 			target, err := os.Readlink(link)
-			if err != nil || !strings.HasPrefix(strings.TrimSuffix(target, " (deleted)"), dir+"/") {
+			if err != nil || !underAny(strings.TrimSuffix(target, " (deleted)"), roots) {
 				continue
 			}
 			if n, _ := strconv.Atoi(fd); pid == self && n == skipFD {
@@ -316,3 +318,60 @@ func readOpens(ifd int) (wds []int, overflow bool) {
 }
 
 func closeWatcher(ifd int) { unix.Close(ifd) }
+
+// mountsOf returns dir and the mount points (in this process's mount
+// namespace, from /proc/self/mountinfo) of the filesystem on device dev,
+// each with a trailing slash: the paths a descriptor of one of its files
+// may show. Descriptors elsewhere are not stat'ed (a stat of a file on a
+// hung network mount would block the look).
+func mountsOf(dev uint64, dir string) []string {
+	roots := []string{dir + "/"}
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return roots
+	}
+	want := strconv.FormatUint(uint64(unix.Major(dev)), 10) + ":" + strconv.FormatUint(uint64(unix.Minor(dev)), 10)
+	for _, line := range strings.Split(string(b), "\n") {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT ...
+		f := strings.Fields(line)
+		if len(f) < 5 || f[2] != want {
+			continue
+		}
+		mp := unescapeMount(f[4])
+		if mp != "/" {
+			mp += "/"
+		}
+		roots = append(roots, mp)
+	}
+	return roots
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// underAny reports whether path is under one of the roots (each ending
+// in a slash).
+func underAny(path string, roots []string) bool {
+	for _, r := range roots {
+		if strings.HasPrefix(path, r) {
+			return true
+		}
+	}
+	return false
+}

@@ -24,6 +24,7 @@ func init() {
 	// on stdin: "get KEY" (prints "ok INTACT REUSED FIRST": the data
 	// whole, the mapping one of an earlier Ref's, its first element),
 	// "release KEY", "map PATH" (a plain mapping, no store, no lock),
+	// "open PATH" (a plain descriptor, not mapped),
 	// "count" (prints its descriptors and mappings of files under DIR).
 	helpers["park"] = func(args []string) error {
 		dir := args[0]
@@ -77,6 +78,13 @@ func init() {
 				}
 				plain = append(plain, a)
 				fmt.Println("mapped")
+			case "open": // a descriptor only, not mapped (yet)
+				f, err := os.Open(arg)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				fmt.Println("opened")
 			case "count":
 				fds, maps := usesUnder(dir)
 				fmt.Println(fds, maps)

@@ -4,6 +4,7 @@ package store
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	osexec "os/exec"
 	"strconv"
@@ -196,4 +197,48 @@ func TestNonParkingProducerStrict(t *testing.T) {
 	ch.In.Close()
 	require.NoError(t, ch.Cmd.Wait())
 	assert.True(t, createRecycled(t, s, "c", n, 3), "reused once the parker is gone")
+}
+
+// A reader that maps a pooled file through another path into the same
+// filesystem (a bind mount of the store folder) is seen: descriptors are
+// matched by device and inode on every mount of the store's filesystem,
+// not by the store folder's path.
+func TestParkReaderThroughBindMount(t *testing.T) {
+	dir := smallTmpfs(t, "16m")
+	bind := t.TempDir()
+	if err := unix.Mount(dir, bind, "", unix.MS_BIND, ""); err != nil {
+		t.Fatalf("bind mount: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(bind, unix.MNT_DETACH) })
+	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4})
+	require.NoError(t, err)
+	defer s.Close()
+	const n = 128 << 10
+	putChecked(t, s, "a", n, 1)
+	parker := startHelper(t, "park", dir, "4")
+	fmt.Fprintln(parker.In, "get a")
+	parker.Expect(t, fmt.Sprint("ok 1 0 ", first(1)))
+	fmt.Fprintln(parker.In, "release a")
+	parker.Expect(t, "released")
+	other := startHelper(t, "park", dir, "0")
+	fmt.Fprintln(other.In, "open", bind+"/a.npy") // a reader about to map it
+	other.Expect(t, "opened")
+	require.NoError(t, s.Delete("a"))
+	s.judging.Wait()
+	assert.False(t, createRecycled(t, s, "b", n, 2), "a reader has the file open through the bind mount")
+	other.In.Close()
+	require.NoError(t, other.Cmd.Wait())
+	assert.True(t, createRecycled(t, s, "c", n, 3), "reused once only the parker is left")
+}
+
+// Delete after Close fails with fs.ErrClosed and starts no look.
+func TestDeleteAfterClose(t *testing.T) {
+	dir := shmDir(t)
+	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4})
+	require.NoError(t, err)
+	putChecked(t, s, "a", 128<<10, 1)
+	require.NoError(t, s.Close())
+	require.ErrorIs(t, s.Delete("a"), fs.ErrClosed)
+	s.judging.Wait()
+	assert.Empty(t, s.verdicts)
 }

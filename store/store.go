@@ -487,6 +487,12 @@ func (s *Store) Delete(key string) error {
 	if err := checkKey(key); err != nil {
 		return &fs.PathError{Op: "delete", Path: path, Err: err}
 	}
+	s.vmu.Lock()
+	closed := s.vclosed
+	s.vmu.Unlock()
+	if closed {
+		return &fs.PathError{Op: "delete", Path: path, Err: fs.ErrClosed}
+	}
 	var look func() // the look at the pooled file's openers, once Delete's descriptor is closed
 	err := s.locked(func() error {
 		f, err := os.OpenFile(path, os.O_RDWR, 0)
