@@ -46,6 +46,7 @@ func (w *Writer) Recycled() bool { return w.recycled != nil }
 // the array cannot fit, and with ErrExists if key is published already.
 func (s *Store) Create(key string, h *npy.Header) (*Writer, error) {
 	path := s.Path(key)
+	s.creates.Store(true)
 	w, err := s.create(key, path, h)
 	if err != nil {
 		return nil, &fs.PathError{Op: "create", Path: path, Err: unwrapPath(err)}

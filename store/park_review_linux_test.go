@@ -135,6 +135,14 @@ func TestVerdictsPruned(t *testing.T) {
 		require.NoError(t, r.Release())
 		require.NoError(t, d.Delete(k))
 		d.judging.Wait()
+		if i < 20 {
+			require.Empty(t, d.verdicts, "a Store that never created does not look")
+		}
+		if i == 20 {
+			w, err := d.Create("x", u8(1)) // from here on d creates too: it looks
+			require.NoError(t, err)
+			require.NoError(t, w.Abort())
+		}
 		for _, v := range d.verdicts {
 			if v.ok {
 				ok++
@@ -143,6 +151,7 @@ func TestVerdictsPruned(t *testing.T) {
 	}
 	t.Logf("favourable verdicts seen: %d; pool %d files", ok, len(d.poolFiles()))
 	assert.LessOrEqual(t, len(d.verdicts), len(d.poolFiles()), "verdicts of files long gone from the pool")
+	assert.Positive(t, ok, "a Store that creates looks")
 }
 
 // A pooled file gains an opener after the background look (anyone may

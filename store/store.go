@@ -112,6 +112,7 @@ type Store struct {
 	vmu        sync.Mutex          // guards verdicts, judgeQueue, judgeBusy, ifd, vclosed
 	ifd        int                 // the inotify instance watching pooled files for opens, -1 if none
 	vclosed    bool                // Close was called: no more looks
+	creates    atomic.Bool         // Create was called: Delete has pooled files looked at
 	verdicts   map[string]*verdict // on pooled files parking Stores held, by pool path
 	judgeQueue []*verdict          // waiting for the next look
 	judgeBusy  bool                // a goroutine is looking
@@ -522,9 +523,11 @@ func (s *Store) Delete(key string) error {
 		if s.opt.PoolBytes > 0 && s.opt.PoolFiles > 0 && (!free || fi.Size() >= s.opt.RecycleMin) {
 			dst := filepath.Join(s.pool, randomName()+ext)
 			wd := -1
-			if s.parking() && parkLocked(f) {
+			if s.parking() && s.creates.Load() && parkLocked(f) {
 				// Watched for opens from here on: an opener the look
-				// will not see (it opens later) spoils its verdict.
+				// will not see (it opens later) spoils its verdict. Only
+				// a Store that creates looks: the verdicts are for its
+				// Creates.
 				wd = s.watchFile(f)
 			}
 			if err := os.Rename(path, dst); err != nil {
