@@ -335,8 +335,22 @@ func (s *Store) forgetWatch(wd int) {
 		return
 	}
 	s.vmu.Lock()
+	s.dropSameWatch("", wd)
 	unwatch(s.ifd, wd)
 	s.vmu.Unlock()
+}
+
+// dropSameWatch drops the verdicts, other than the one on keep, that
+// share the watch wd: inotify gives a file watched again the same
+// watch, so they are verdicts on the same file from an earlier time in
+// the pool, stale, and removing the watch with them would blind the new
+// one. vmu is held.
+func (s *Store) dropSameWatch(keep string, wd int) {
+	for k, v := range s.verdicts {
+		if k != keep && v.wd == wd {
+			delete(s.verdicts, k)
+		}
+	}
 }
 
 // judgeLater has the openers of the file id of size bytes, just moved to
@@ -351,7 +365,8 @@ func (s *Store) judgeLater(dst string, id fileID, size int64, wd int) {
 		unwatch(s.ifd, wd)
 		return
 	}
-	if old := s.verdicts[dst]; old != nil {
+	s.dropSameWatch(dst, wd)
+	if old := s.verdicts[dst]; old != nil && old.wd != wd {
 		unwatch(s.ifd, old.wd)
 	}
 	if s.verdicts == nil {
