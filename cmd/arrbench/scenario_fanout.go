@@ -125,9 +125,11 @@ func init() { scenarioBuilders[scFanout] = fanoutEntries }
 // fanoutEntries lists the fanout rows: the Go transports, Python's, the
 // reference.
 func fanoutEntries() []*scEntry {
-	// gob: the producer's encoded copy and gob's own buffer; each
-	// consumer's message, gob's buffer and the decoded slice.
-	gobNeed := func(s int64, k int) int64 { return s*9/8*2 + s*int64(k)*3 }
+	// gob: the producer's encoded copy and gob's own growing buffers
+	// (a 1 GiB row at K=4 was OOM-killed on a 24 GiB machine with the
+	// producer at 8.5 GB resident: count 8x); each consumer's message,
+	// gob's buffer and the decoded slice.
+	gobNeed := func(s int64, k int) int64 { return s*8 + s*int64(k)*3 }
 	copies := func(s int64, k int) int64 { return s * int64(k) }
 	once := func(s int64, _ int) int64 { return s }
 	var es []*scEntry
