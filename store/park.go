@@ -181,14 +181,7 @@ func (s *Store) pruneParked() {
 // unparkWriter returns this Store's parked read-write mapping of the file
 // id, if it maps total bytes with the header hb; nil otherwise.
 func (s *Store) unparkWriter(id fileID, total int64, hb []byte) *mmfile.Array {
-	s.pmu.Lock()
-	i := slices.IndexFunc(s.wparked, func(x *parked) bool { return x.id == id })
-	var e *parked
-	if i >= 0 {
-		e = s.wparked[i]
-		s.wparked = slices.Delete(s.wparked, i, i+1)
-	}
-	s.pmu.Unlock()
+	e := s.takeParked(&s.wparked, id)
 	if e == nil {
 		return nil
 	}
@@ -198,6 +191,20 @@ func (s *Store) unparkWriter(id fileID, total int64, hb []byte) *mmfile.Array {
 	}
 	e.a.Close()
 	return nil
+}
+
+// takeParked removes the parked mapping of the file id from *list (s.parked
+// or s.wparked) and returns it; nil if there is none.
+func (s *Store) takeParked(list *[]*parked, id fileID) *parked {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	i := slices.IndexFunc(*list, func(x *parked) bool { return x.id == id })
+	if i < 0 {
+		return nil
+	}
+	e := (*list)[i]
+	*list = slices.Delete(*list, i, i+1)
+	return e
 }
 
 // parkedBytes is the bytes a list of parked mappings maps.
@@ -223,14 +230,7 @@ func (s *Store) unpark(key, p string) *Ref {
 	}
 	id := idOf(pi)
 	s.pruneParked()
-	s.pmu.Lock()
-	i := slices.IndexFunc(s.parked, func(x *parked) bool { return x.id == id })
-	var e *parked
-	if i >= 0 {
-		e = s.parked[i]
-		s.parked = slices.Delete(s.parked, i, i+1)
-	}
-	s.pmu.Unlock()
+	e := s.takeParked(&s.parked, id)
 	if e == nil {
 		return nil
 	}
