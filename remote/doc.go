@@ -27,7 +27,11 @@
 // are kept, so that an .npy header is read from them. The first small read
 // within the last 64 KiB fetches that suffix (one GET of bytes=-N) and
 // keeps it: the seek table of an .npy.zst and the central directory of an
-// .npz are read from it. A small read elsewhere (under half the merge
+// .npz are read from it. For a key or path ending in .zst or .npz, Open
+// sends that suffix GET along with the opening one, and keeps its reply
+// when it agrees with the opening reply (status, Content-Range, length,
+// ETag or Last-Modified); otherwise it is dropped and fetched again when
+// read. A small read elsewhere (under half the merge
 // gap, WithMergeGap) fetches a block of the merge gap's size from its
 // offset and keeps the last few such blocks, because small reads come in
 // runs (zip headers, a deflated member read through a small buffer, rows

@@ -109,7 +109,7 @@ func List(ctx context.Context, rawURL string, opts ...Option) ([]Entry, error) {
 		return nil, pathError("list", loc.label, err)
 	}
 	defer dec.Close()
-	hopts := append(append([]Option(nil), opts...), WithConcurrency(1))
+	hopts := append(append([]Option(nil), opts...), WithConcurrency(1), withoutTailGuess())
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, cfg.concurrency)
 	for i := range entries {

@@ -54,7 +54,11 @@ type Object struct {
 // (WithHeadSize, 64 KiB by default), whose Content-Range gives the size
 // and whose bytes are kept, so that reading an .npy header costs nothing
 // more. The ETag (or, for HTTP without one, Last-Modified) of that reply is
-// the version every later request asks for.
+// the version every later request asks for. When the key or URL path ends
+// in .zst or .npz (whose directory is at the end), Open also sends, in
+// parallel, a suffix GET of the last WithTailSize bytes and keeps them for
+// reads near the end if the reply agrees with the opening one; it is never
+// retried and its failure does not fail Open.
 //
 // ctx bounds Open and, for an Object, every ReadAt: cancelling it cancels
 // them. Errors are *fs.PathError values naming the URL (redacted).
@@ -80,10 +84,121 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Object, error) {
 	} else {
 		o.be = &httpBackend{client: cfg.client, url: loc.url.String()}
 	}
-	if err := o.open(ctx); err != nil {
+	var spec *speculation
+	if !cfg.noTailGuess && tailAtEnd(loc) {
+		spec = o.speculate(ctx)
+	}
+	err = o.open(ctx)
+	if spec != nil {
+		if err != nil {
+			spec.cancel()
+		}
+		<-spec.done
+		spec.cancel()
+		if err == nil {
+			o.useTail(spec)
+		}
+	}
+	if err != nil {
 		return nil, pathError("open", loc.label, err)
 	}
 	return o, nil
+}
+
+// tailAtEnd reports whether the object's name says that its directory is
+// at its end (an .npy.zst's seek table, an .npz's central directory), so
+// that Open fetches the tail along with the head.
+func tailAtEnd(loc *location) bool {
+	name := loc.key
+	if loc.scheme != "s3" {
+		name = loc.url.Path
+	}
+	return strings.HasSuffix(name, ".zst") || strings.HasSuffix(name, ".npz")
+}
+
+// speculation is the suffix GET Open sends in parallel with the opening
+// request: one attempt, never retried, whose reply is used only when it
+// agrees with the opening reply (see useTail).
+type speculation struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the request is over and its body closed
+
+	// Set before done is closed:
+	ok           bool // 206 and a body of exactly the Content-Range read
+	start, size  int64
+	etag, lastMo string
+	data         []byte
+}
+
+// speculate starts the suffix GET of the last WithTailSize bytes.
+func (o *Object) speculate(ctx context.Context) *speculation {
+	sctx, cancel := context.WithTimeout(ctx, o.cfg.timeout)
+	s := &speculation{cancel: cancel, done: make(chan struct{})}
+	o.requests.Add(1)
+	go func() {
+		defer close(s.done)
+		rep, err := o.be.get(sctx, fmt.Sprintf("bytes=-%d", o.cfg.tailSize), validator{})
+		if err != nil {
+			return
+		}
+		defer rep.body.Close()
+		if rep.status != http.StatusPartialContent {
+			// A server that ignores Range: the whole object follows; read
+			// none of it.
+			return
+		}
+		start, end, size, ok := parseContentRange(rep.contentRange)
+		if !ok || start < 0 || end != size-1 || end-start+1 > o.cfg.tailSize {
+			return
+		}
+		n := end - start + 1
+		if rep.contentLength >= 0 && rep.contentLength != n {
+			return
+		}
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(rep.body, buf); err != nil {
+			return
+		}
+		if rep.contentLength < 0 {
+			var one [1]byte
+			if m, _ := rep.body.Read(one[:]); m > 0 {
+				return
+			}
+		}
+		s.ok, s.start, s.size, s.etag, s.lastMo, s.data = true, start, size, rep.etag, rep.lastModified, buf
+	}()
+	return s
+}
+
+// useTail keeps the speculative suffix read as the cached tail, as
+// tailFor would have fetched it, when it is of the version and size seen
+// at open (the same strong ETag, or the same Last-Modified where the
+// server sends no ETag) and is exactly the last WithTailSize bytes (or the
+// whole object). Otherwise it is dropped and tailFor fetches the tail when
+// it is read.
+func (o *Object) useTail(s *speculation) {
+	if !s.ok || o.noRange || s.size != o.size || s.start != max(0, o.size-o.cfg.tailSize) {
+		return
+	}
+	switch {
+	case o.v.etag != "":
+		if strings.HasPrefix(o.v.etag, "W/") || s.etag != o.v.etag {
+			return
+		}
+	case o.v.lastModified != "":
+		if s.etag != "" || s.lastMo != o.v.lastModified {
+			return
+		}
+	default:
+		return
+	}
+	toff := max(int64(len(o.head)), o.size-o.cfg.tailSize)
+	if toff >= o.size {
+		return
+	}
+	o.tailMu.Lock()
+	o.tail, o.tailOff = s.data[toff-s.start:], toff
+	o.tailMu.Unlock()
 }
 
 // URL returns the object's URL as errors name it (without user

@@ -72,6 +72,9 @@ type config struct {
 	caBundle    string
 	client      *http.Client
 	progress    func(n int64)
+	// noTailGuess: Open does not fetch the tail of an .npy.zst or .npz
+	// along with the head (List, which needs the head alone).
+	noTailGuess bool
 }
 
 func newConfig(opts []Option) (*config, error) {
@@ -140,7 +143,8 @@ func WithHeadSize(n int64) Option {
 }
 
 // WithTailSize sets the size of the suffix read kept for small reads near
-// the end of the object. Range 1 KiB to 64 MiB; default DefaultTailSize.
+// the end of the object (sent along with the opening request for names
+// ending in .zst or .npz, see Open). Range 1 KiB to 64 MiB; default DefaultTailSize.
 func WithTailSize(n int64) Option {
 	return func(c *config) error {
 		if n < 1<<10 || n > 64<<20 {
@@ -226,6 +230,15 @@ func WithHTTPClient(client *http.Client) Option {
 func WithProgress(fn func(n int64)) Option {
 	return func(c *config) error {
 		c.progress = fn
+		return nil
+	}
+}
+
+// withoutTailGuess makes Open send the opening request alone, whatever
+// the object's name.
+func withoutTailGuess() Option {
+	return func(c *config) error {
+		c.noTailGuess = true
 		return nil
 	}
 }
