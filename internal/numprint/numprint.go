@@ -19,6 +19,7 @@ package numprint
 
 import (
 	"cmp"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -125,9 +126,17 @@ func format(a *Array, opt Options) (string, error) {
 	for k, d := range a.Shape {
 		cshape[k] = d
 		if summary && d > 2*edge {
-			cshape[k], summ[k] = 2*edge, true
+			// With EdgeItems 0, NumPy's a[-0:] is the whole axis: every
+			// element counts for the format, and only the last is shown.
+			summ[k] = true
+			if edge > 0 {
+				cshape[k] = 2 * edge
+			}
 		}
 		count *= cshape[k]
+	}
+	if summary && edge == 0 && int64(count)*int64(size) > maxWholeFormat {
+		return "", fmt.Errorf("numprint: with edgeitems 0 NumPy formats every element of the %d-byte array, more than the %d bytes read for printing; use edgeitems 1 or more", int64(count)*int64(size), int64(maxWholeFormat))
 	}
 
 	// Read them, coalescing neighbours into single reads.
@@ -143,7 +152,7 @@ func format(a *Array, opt Options) (string, error) {
 		}
 		for c := 0; c < cshape[axis]; c++ {
 			i := c
-			if summ[axis] && c >= edge {
+			if summ[axis] && edge > 0 && c >= edge {
 				i = a.Shape[axis] - 2*edge + c
 			}
 			walk(axis+1, off+int64(i)*a.Strides[axis])
@@ -165,6 +174,10 @@ func format(a *Array, opt Options) (string, error) {
 	}
 	return layout(words, cshape, summ, edge, opt.LineWidth), nil
 }
+
+// maxWholeFormat bounds the bytes format reads when EdgeItems is 0 and
+// NumPy's format depends on every element.
+const maxWholeFormat = 64 << 20
 
 // gatherer collects elements from an io.ReaderAt into a buffer. Elements
 // next to each other both in the source and in the buffer are merged into
@@ -220,15 +233,19 @@ func layout(words []string, cshape []int, summ []bool, edge, lineWidth int) stri
 		nextHanging := hanging + " "
 		nextWidth := width - 1
 		n := cshape[axis]
-		lead := 0
+		start, lead := 0, 0
 		if summ[axis] {
 			lead = edge
+			if edge == 0 {
+				// "..." and the last element (see format).
+				start, lead = n-1, n-1
+			}
 		}
 		var s strings.Builder
 		if nd-axis == 1 {
 			elemWidth := width - 1
 			line := hanging
-			for i := 0; i < n; i++ {
+			for i := start; i < n; i++ {
 				if summ[axis] && i == lead {
 					line = extendLine(&s, line, "...", elemWidth, hanging) + " "
 				}
@@ -241,7 +258,7 @@ func layout(words []string, cshape []int, summ []bool, edge, lineWidth int) stri
 			s.WriteString(line)
 		} else {
 			sep := strings.Repeat("\n", nd-axis-1)
-			for i := 0; i < n; i++ {
+			for i := start; i < n; i++ {
 				if summ[axis] && i == lead {
 					s.WriteString(hanging + "..." + sep)
 				}

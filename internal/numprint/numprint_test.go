@@ -161,9 +161,25 @@ func TestFprintOptions(t *testing.T) {
 			" [ 100\n   121\n  ...\n   324\n   361]\n" +
 			" [ 400\n   441\n  ...\n   784\n   841]\n" +
 			" [ 900\n   961\n  ...\n  1444\n  1521]]\n"},
+		// np.set_printoptions(threshold=10, edgeitems=0); print(a): NumPy
+		// shows "..." and the last element of each summarised axis
+		{numprint.Options{Threshold: 10, EdgeItems: 0, LineWidth: 75}, "[...\n [... 1521]]\n"},
+		// the same with linewidth=8
+		{numprint.Options{Threshold: 10, EdgeItems: 0, LineWidth: 8}, "[...\n [...\n  1521]]\n"},
 	} {
 		assert.Equal(t, tc.want, sprint(t, a, tc.opt), "%+v", tc.opt)
 	}
+	// With edgeitems 0 the format depends on every element, as in NumPy:
+	// np.set_printoptions(threshold=3, edgeitems=0); print(np.arange(7.)/3)
+	f := make([]float64, 7)
+	for i := range f {
+		f[i] = float64(i) / 3
+	}
+	raw.Reset()
+	require.NoError(t, npy.Write(&raw, f))
+	fdata, fh, err := npy.ReadAll(&raw)
+	require.NoError(t, err)
+	assert.Equal(t, "[... 2.        ]\n", sprint(t, whole(fh, bytes.NewReader(fdata)), numprint.Options{Threshold: 3, EdgeItems: 0, LineWidth: 75}))
 }
 
 // oddStringsPy prints NumPy 1.24's str() of 'U' and 'S' arrays with
