@@ -88,11 +88,21 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Object, error) {
 	if !cfg.noTailGuess && tailAtEnd(loc) {
 		spec = o.speculate(ctx)
 	}
+	t0 := time.Now()
 	err = o.open(ctx)
 	if spec != nil {
 		if err != nil {
 			spec.cancel()
 		}
+		// A tail slower than the head by far is not worth waiting for:
+		// tailFor fetches it again when it is needed.
+		wait := time.NewTimer(4*time.Since(t0) + 250*time.Millisecond)
+		select {
+		case <-spec.done:
+		case <-wait.C:
+			spec.cancel()
+		}
+		wait.Stop()
 		<-spec.done
 		spec.cancel()
 		if err == nil {

@@ -405,3 +405,47 @@ func TestS3TailWithHead(t *testing.T) {
 		t.Fatalf("versitygw logged %d requests, want 3", n)
 	}
 }
+
+// TestTailGuessStalled: a suffix GET that stalls while the opening one is
+// answered does not hold Open up (with an hour's request timeout Open
+// would otherwise wait for it): Open cancels it, and the seek table is
+// fetched again when it is read, with correct data.
+func TestTailGuessStalled(t *testing.T) {
+	z := makeZst(t, 1_000_000, 256<<10)
+	f := newFake(t, z)
+	var stalled atomic.Bool
+	hungUp := make(chan struct{})
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		if isSuffix(r) && stalled.CompareAndSwap(false, true) {
+			<-r.Context().Done()
+			close(hungUp)
+			return
+		}
+		f.serve(w, r)
+	}))
+	defer srv.Close()
+	o, err := Open(ctxT(t), srv.URL+"/a.npy.zst", WithTimeout(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	// Open has cancelled the request; the server sees the hang-up soon.
+	select {
+	case <-hungUp:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Open returned with the stalled suffix request still open")
+	}
+	zr, err := npyzst.NewReader(o, o.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := npyzst.ReadElements[float64](zr, 777_777, 777_778)
+	if err != nil || v[0] != 777_777*0.5 {
+		t.Fatalf("element 777777: %v, %v", v, err)
+	}
+	if n := requests.Load(); n != 4 {
+		t.Fatalf("%d requests, want 4 (head, stalled suffix, suffix again, frame)", n)
+	}
+}
