@@ -209,14 +209,19 @@ func (o *Object) readGroup(ctx context.Context, b []byte, off int64) error {
 
 // frameGroups groups the frames of t that hold decompressed bytes [lo, hi)
 // into runs of whole frames of at most size compressed bytes each (a
-// larger frame is a group by itself).
-func frameGroups(t *zstdseek.SeekTable, lo, hi, size int64) []frameGroup {
+// larger frame is a group by itself). A frame listed with more compressed
+// bytes than any zstd frame of its decompressed size can take is an error
+// before anything is allocated for it: the table is untrusted.
+func frameGroups(t *zstdseek.SeekTable, lo, hi, size int64) ([]frameGroup, error) {
 	var gs []frameGroup
-	for _, f := range t.Frames {
+	for i, f := range t.Frames {
 		a, b := f.DecompressedOffset, f.DecompressedOffset+f.DecompressedSize
 		if a == b || b <= lo || a >= hi {
 			// Skippable and empty frames hold no data: not fetched.
 			continue
+		}
+		if f.CompressedSize > maxFrameCompressed(f.DecompressedSize) {
+			return nil, fmt.Errorf("%w: frame %d of %d lists %d compressed bytes for %d decompressed bytes, more than a zstd frame of that size takes", zstdseek.ErrCorrupt, i, len(t.Frames), f.CompressedSize, f.DecompressedSize)
 		}
 		end := f.CompressedOffset + f.CompressedSize
 		if k := len(gs) - 1; k >= 0 && gs[k].end == f.CompressedOffset && end-gs[k].off <= size {
@@ -225,8 +230,13 @@ func frameGroups(t *zstdseek.SeekTable, lo, hi, size int64) []frameGroup {
 		}
 		gs = append(gs, frameGroup{off: f.CompressedOffset, end: end, dOff: a, dEnd: b})
 	}
-	return gs
+	return gs, nil
 }
+
+// maxFrameCompressed is the most compressed bytes a zstd frame of d
+// decompressed bytes takes (raw blocks, their headers and a frame header,
+// with room to spare); codec/zstdseek's reader applies the same bound.
+func maxFrameCompressed(d int64) int64 { return d + d/64 + 64<<10 }
 
 // fetchFrames fills data, the data section of the seekable .npy.zst r,
 // which reads the object through parts. The frames are fetched in groups
@@ -239,7 +249,10 @@ func (o *Object) fetchFrames(ctx context.Context, r *npyzst.Reader, parts *partS
 	h := r.Header
 	lo, hi := h.DataOffset, h.DataOffset+h.DataSize()
 	z := r.Zstd()
-	groups := frameGroups(z.SeekTable(), lo, hi, groupSize(o.groupPart(o.size)))
+	groups, err := frameGroups(z.SeekTable(), lo, hi, groupSize(o.groupPart(o.size)))
+	if err != nil {
+		return err
+	}
 	var largest int64
 	for _, g := range groups {
 		largest = max(largest, g.end-g.off)

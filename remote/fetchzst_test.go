@@ -358,3 +358,22 @@ func TestFetchZstSkippable(t *testing.T) {
 		t.Fatalf("%d bytes fetched, want at most %d without the skippable frame: %q", fetched, want, f.ranges)
 	}
 }
+
+// TestFrameGroupsHostileTable: a seek table listing a frame of 1 KiB of
+// data as 4 GiB of compressed bytes is refused before any buffer is made
+// for it (a fetch would otherwise allocate and download the 4 GiB); frames
+// within the bound group as usual.
+func TestFrameGroupsHostileTable(t *testing.T) {
+	tab := &zstdseek.SeekTable{Frames: []zstdseek.Frame{
+		{CompressedOffset: 0, CompressedSize: 100, DecompressedOffset: 0, DecompressedSize: 128},
+		{CompressedOffset: 100, CompressedSize: 1<<32 - 1, DecompressedOffset: 128, DecompressedSize: 1024},
+	}}
+	if _, err := frameGroups(tab, 0, 1152, 8<<20); !errors.Is(err, zstdseek.ErrCorrupt) {
+		t.Fatalf("hostile table: %v, want ErrCorrupt", err)
+	}
+	tab.Frames[1].CompressedSize = 1100 // raw blocks: a little over the data
+	gs, err := frameGroups(tab, 0, 1152, 8<<20)
+	if err != nil || len(gs) != 1 || gs[0].off != 0 || gs[0].end != 1200 {
+		t.Fatalf("groups %+v, %v: want one group of bytes 0-1200", gs, err)
+	}
+}
