@@ -61,7 +61,8 @@ func (s *Store) newRef(a *mmfile.Array, key, p string, spilled bool) *Ref {
 
 // park keeps a released array's mapping: it moves the mapping and the
 // descriptor into a new Array of the store's (detach), which leaves the
-// user's a closed. false if it cannot (a is pinned or locked: its
+// user's a closed, and drops the range locks (LockRange) a held on the
+// file, as closing it would have. false if it cannot (a is pinned or locked: its
 // mapping may be in use; then the caller closes a, and the unmapping,
 // with the reference, waits for the last pin); true once a is closed.
 func (s *Store) park(a *mmfile.Array) bool {
@@ -69,6 +70,7 @@ func (s *Store) park(a *mmfile.Array) bool {
 	if b == nil {
 		return false
 	}
+	dropRangeLocks(fileOf(b))
 	if !s.parkIn(&s.parked, b) {
 		b.Close()
 	}
@@ -103,6 +105,7 @@ func (s *Store) parkWriter(a *mmfile.Array, marked bool) bool {
 	if b == nil {
 		return false
 	}
+	dropRangeLocks(fileOf(b))
 	if !s.parkIn(&s.wparked, b) {
 		b.Close()
 	}

@@ -50,6 +50,19 @@ func ofd(f *os.File, typ int16, off int64, wait bool) (ok bool, err error) {
 	}
 }
 
+// dropRangeLocks releases the locks f holds on the array's bytes (those of
+// mmfile's LockRange, below 1<<60), as closing f would, and keeps the
+// store's own far past them (reference, live and park marks).
+func dropRangeLocks(f *os.File) {
+	if f == nil {
+		return
+	}
+	lk := unix.Flock_t{Type: unix.F_UNLCK, Whence: 0, Start: 0, Len: 1 << 60}
+	for unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk) == unix.EINTR {
+	}
+	runtime.KeepAlive(f)
+}
+
 // refLock takes a reference on f (open for reading): a shared lock on
 // refByte, waiting while an evictor holds it exclusively.
 func refLock(f *os.File) error {
