@@ -66,7 +66,8 @@ type Options struct {
 	// (see mmfile.CreateOptions.NoSync); memory-backed folders are never
 	// synced.
 	NoSync bool
-	// ParkFiles, if positive, turns parking on (Linux): Release keeps up
+	// ParkFiles, if positive, turns parking on (Linux, and only where the
+	// pool folder .arrpool is this user's alone, mode 0700): Release keeps up
 	// to ParkFiles mappings of released arrays of 1 MiB or more, with
 	// their descriptors, and a later Get of the same file (the key again,
 	// or a recycled file published under another key) reuses the mapping,
@@ -76,8 +77,8 @@ type Options struct {
 	// Store's next Create in the same file. Producers recycle a pooled
 	// file that only parked mappings keep (see docs/store.md); evicting,
 	// they skip it as any mapped file. ParkBytes bounds the bytes of
-	// each kind of parked mapping; 0 means PoolBytes (Capacity/4 with
-	// recycling off). The least recently parked go first; Close unmaps
+	// each kind of parked mapping; 0 or less means PoolBytes
+	// (Capacity/4 with recycling off). The least recently parked go first; Close unmaps
 	// them all. Release gives the mapping to the Store: the Ref's Array
 	// is closed afterwards (every method returns fs.ErrClosed); a pinned
 	// or locked Array is not parked but closed. Off by default: each
@@ -155,6 +156,10 @@ func Open(dir string, opt *Options) (*Store, error) {
 	}
 	if fi, err := os.Stat(s.pool); err == nil && fi.Mode().Perm() != 0o700 {
 		os.Chmod(s.pool, 0o700) // made by an older version; not ours to change if another user's
+	}
+	if fi, err := os.Stat(s.pool); err != nil || fi.Mode().Perm() != 0o700 {
+		// Parking rests on no other user opening a pooled file.
+		s.opt.ParkFiles = 0
 	}
 	s.ledger, err = os.OpenFile(filepath.Join(s.dir, ledgerName), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {

@@ -14,7 +14,10 @@
 // and long double, where strconv has no size.
 //
 // Only the elements shown are read: a summarised array reads EdgeItems
-// values at each end of every long axis, however large it is.
+// values at each end of every long axis, however large it is. The one
+// exception is EdgeItems 0, where NumPy fits the format to every element
+// (its a[-0:] is the whole axis) and shows "..." and the last one: then
+// every element is read, and an array of more than 64 MiB is an error.
 package numprint
 
 import (
@@ -30,14 +33,16 @@ import (
 
 // Options are the print options of NumPy's np.set_printoptions that
 // Fprint follows; the others keep their defaults. The zero Options
-// summarises everything; start from Defaults.
+// summarises everything to "..." and the last element (and refuses
+// arrays over 64 MiB: see EdgeItems); start from Defaults.
 type Options struct {
 	// Threshold is the number of elements above which an array is
 	// summarised (NumPy's threshold); math.MaxInt64 never summarises.
 	Threshold int64
 	// EdgeItems is the number of values shown at each end of every axis
 	// of a summarised array that is longer than 2*EdgeItems (NumPy's
-	// edgeitems); at least 0.
+	// edgeitems); at least 0. With 0, every element is read (see the
+	// package doc) and arrays over 64 MiB are refused.
 	EdgeItems int
 	// LineWidth is the number of characters after which lines are
 	// wrapped (NumPy's linewidth); at least 1.
