@@ -191,16 +191,10 @@ func createRecycled(t *testing.T, s *Store, key string, n int, seed uint64) bool
 // file is not reused.
 func TestParkerDoesNotBlockReuse(t *testing.T) {
 	dir := shmDir(t)
-	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4}) // only a parking producer recycles under parkers
-	require.NoError(t, err)
-	defer s.Close()
+	s := parkingProducer(t, dir)
 	const n = 128 << 10 // 1 MiB: parked (parkMin)
 	putChecked(t, s, "a", n, 1)
-	ch := startHelper(t, "park", dir, "4")
-	fmt.Fprintln(ch.In, "get a")
-	ch.Expect(t, fmt.Sprint("ok 1 0 ", first(1)))
-	fmt.Fprintln(ch.In, "release a")
-	ch.Expect(t, "released")
+	ch := parkedHelper(t, dir)
 
 	require.NoError(t, s.Delete("a"))
 	s.judging.Wait() // the look at its openers, which Delete starts
@@ -228,9 +222,7 @@ func TestParkerDoesNotBlockReuse(t *testing.T) {
 // Store that does not park) keeps the file from being recycled.
 func TestPlainReaderBlocksReuse(t *testing.T) {
 	dir := shmDir(t)
-	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4}) // only a parking producer recycles under parkers
-	require.NoError(t, err)
-	defer s.Close()
+	s := parkingProducer(t, dir)
 	const n = 128 << 10 // 1 MiB: parked (parkMin)
 	for _, reader := range []string{"map", "get"} {
 		t.Run(reader, func(t *testing.T) {
@@ -276,16 +268,10 @@ func TestPlainReaderBlocksReuse(t *testing.T) {
 func TestNumPyAndParker(t *testing.T) {
 	py := pytest.Require(t)
 	dir := shmDir(t)
-	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4}) // only a parking producer recycles under parkers
-	require.NoError(t, err)
-	defer s.Close()
+	s := parkingProducer(t, dir)
 	const n = 128 << 10 // 1 MiB: parked (parkMin)
 	putChecked(t, s, "a", n, 1)
-	parker := startHelper(t, "park", dir, "4")
-	fmt.Fprintln(parker.In, "get a")
-	parker.Expect(t, fmt.Sprint("ok 1 0 ", first(1)))
-	fmt.Fprintln(parker.In, "release a")
-	parker.Expect(t, "released")
+	parker := parkedHelper(t, dir)
 	script := `import sys, numpy as np
 a = np.load(sys.argv[1], mmap_mode="r")
 print(int(a[-1] == (a[:-1].sum(dtype=np.uint64) + np.uint64(1))), flush=True)
@@ -312,9 +298,7 @@ sys.stdin.readline()
 // reference leaves nothing that blocks reuse.
 func TestParkerKilled(t *testing.T) {
 	dir := shmDir(t)
-	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4}) // only a parking producer recycles under parkers
-	require.NoError(t, err)
-	defer s.Close()
+	s := parkingProducer(t, dir)
 	const n = 128 << 10 // 1 MiB: parked (parkMin)
 	putChecked(t, s, "a", n, 1)
 	parker := startHelper(t, "park", dir, "4")
@@ -339,12 +323,7 @@ func TestParkerKilled(t *testing.T) {
 // same size is mapped afresh.
 func TestParkRevalidates(t *testing.T) {
 	dir := shmDir(t)
-	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4}) // only a parking producer recycles under parkers
-	require.NoError(t, err)
-	defer s.Close()
-	p, err := Open(dir, &Options{ParkFiles: 4})
-	require.NoError(t, err)
-	defer p.Close()
+	s, p := parkPair(t, dir)
 	const n = 128 << 10 // 1 MiB: parked (parkMin)
 	putChecked(t, s, "a", n, 1)
 	r := getChecked(t, p, "a")
@@ -354,7 +333,7 @@ func TestParkRevalidates(t *testing.T) {
 	require.ErrorIs(t, r.Release(), os.ErrClosed)
 	require.Len(t, p.parked, 1)
 	// The user's Array is closed; the mapping moved to one of the store's.
-	_, err = a.Bytes()
+	_, err := a.Bytes()
 	require.ErrorIs(t, err, os.ErrClosed)
 	_, err = a.Pin()
 	require.ErrorIs(t, err, os.ErrClosed)
@@ -496,4 +475,38 @@ func TestParkBounded(t *testing.T) {
 	fds, maps = usesUnder(dir)
 	assert.Zero(t, fds)
 	assert.Zero(t, maps)
+}
+
+// parkingProducer opens a Store on dir that recycles files of 4 KiB or
+// more and parks (only a parking producer recycles under parked
+// mappings); it is closed when the test ends.
+func parkingProducer(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// parkPair opens a parking producer and, in the same process, a parking
+// consumer on dir.
+func parkPair(t *testing.T, dir string) (producer, parker *Store) {
+	t.Helper()
+	p, err := Open(dir, &Options{ParkFiles: 4})
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	return parkingProducer(t, dir), p
+}
+
+// parkedHelper starts a parking helper process on dir that gets the
+// array "a" (put with seed 1) and releases it, so that its mapping of
+// a's file is parked.
+func parkedHelper(t *testing.T, dir string) *child {
+	t.Helper()
+	ch := startHelper(t, "park", dir, "4")
+	fmt.Fprintln(ch.In, "get a")
+	ch.Expect(t, fmt.Sprint("ok 1 0 ", first(1)))
+	fmt.Fprintln(ch.In, "release a")
+	ch.Expect(t, "released")
+	return ch
 }

@@ -24,12 +24,7 @@ import (
 // pinned reader.
 func TestParkPinnedNotParked(t *testing.T) {
 	dir := shmDir(t)
-	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4}) // a parking producer: it may recycle under parkers
-	require.NoError(t, err)
-	defer s.Close()
-	p, err := Open(dir, &Options{ParkFiles: 4})
-	require.NoError(t, err)
-	defer p.Close()
+	s, p := parkPair(t, dir)
 	const n = 128 << 10
 	putChecked(t, s, "a", n, 1)
 	r := getChecked(t, p, "a")
@@ -49,12 +44,7 @@ func TestParkPinnedNotParked(t *testing.T) {
 // to the open file description): a mapping through it looks parked.
 func TestParkMarkDup(t *testing.T) {
 	dir := shmDir(t)
-	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4}) // a parking producer: it may recycle under parkers
-	require.NoError(t, err)
-	defer s.Close()
-	p, err := Open(dir, &Options{ParkFiles: 4})
-	require.NoError(t, err)
-	defer p.Close()
+	s, p := parkPair(t, dir)
 	const n = 128 << 10
 	putChecked(t, s, "a", n, 1)
 	fi, err := os.Stat(s.Path("a"))
@@ -82,12 +72,7 @@ func TestParkMarkDup(t *testing.T) {
 // fd 3.
 func TestParkMarkInherited(t *testing.T) {
 	dir := shmDir(t)
-	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4}) // a parking producer: it may recycle under parkers
-	require.NoError(t, err)
-	defer s.Close()
-	p, err := Open(dir, &Options{ParkFiles: 4})
-	require.NoError(t, err)
-	defer p.Close()
+	s, p := parkPair(t, dir)
 	const n = 128 << 10
 	putChecked(t, s, "a", n, 1)
 	r := getChecked(t, p, "a")
@@ -159,12 +144,7 @@ func TestVerdictsPruned(t *testing.T) {
 // verdict is trusted at Create without a new look.
 func TestVerdictSpoiltByOpen(t *testing.T) {
 	dir := shmDir(t)
-	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4}) // a parking producer: it may recycle under parkers
-	require.NoError(t, err)
-	defer s.Close()
-	p, err := Open(dir, &Options{ParkFiles: 4})
-	require.NoError(t, err)
-	defer p.Close()
+	s, p := parkPair(t, dir)
 	const n = 128 << 10
 	putChecked(t, s, "a", n, 1)
 	r := getChecked(t, p, "a")
@@ -194,11 +174,7 @@ func TestNonParkingProducerStrict(t *testing.T) {
 	defer s.Close()
 	const n = 128 << 10
 	putChecked(t, s, "a", n, 1)
-	ch := startHelper(t, "park", dir, "4")
-	fmt.Fprintln(ch.In, "get a")
-	ch.Expect(t, fmt.Sprint("ok 1 0 ", first(1)))
-	fmt.Fprintln(ch.In, "release a")
-	ch.Expect(t, "released")
+	ch := parkedHelper(t, dir)
 	require.NoError(t, s.Delete("a"))
 	s.judging.Wait()
 	assert.Empty(t, s.verdicts, "a Store that does not park does not look")
@@ -219,16 +195,10 @@ func TestParkReaderThroughBindMount(t *testing.T) {
 		t.Fatalf("bind mount: %v", err)
 	}
 	t.Cleanup(func() { unix.Unmount(bind, unix.MNT_DETACH) })
-	s, err := Open(dir, &Options{RecycleMin: 4096, ParkFiles: 4})
-	require.NoError(t, err)
-	defer s.Close()
+	s := parkingProducer(t, dir)
 	const n = 128 << 10
 	putChecked(t, s, "a", n, 1)
-	parker := startHelper(t, "park", dir, "4")
-	fmt.Fprintln(parker.In, "get a")
-	parker.Expect(t, fmt.Sprint("ok 1 0 ", first(1)))
-	fmt.Fprintln(parker.In, "release a")
-	parker.Expect(t, "released")
+	parkedHelper(t, dir) // a parker in another process, alive until the test ends
 	other := startHelper(t, "park", dir, "0")
 	fmt.Fprintln(other.In, "open", bind+"/a.npy") // a reader about to map it
 	other.Expect(t, "opened")
